@@ -1,0 +1,56 @@
+"""Options and output helpers shared by every command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..config import FvcConfig, load_config, save_config
+from ..workspace import Workspace
+
+console = Console()
+console_err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $FVC_WORKSPACE or ./fvc-workspace).",
+        show_default=False,
+    ),
+]
+
+
+def open_workspace(path: Path | None) -> tuple[Workspace, FvcConfig]:
+    """Resolve and create the workspace; write fvc.yaml on first use."""
+    ws = Workspace.resolve(path).ensure()
+    cfg = load_config(ws)
+    if not ws.config_path.exists():
+        save_config(ws, cfg)
+    return ws, cfg
+
+
+def print_table(title: str, rows: list[dict], columns: list[str] | None = None) -> None:
+    if not rows:
+        console.print(f"{title}: (no rows)")
+        return
+    columns = columns or list(rows[0].keys())
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(str(col))
+    for row in rows:
+        table.add_row(*[_fmt(row.get(c)) for c in columns])
+    console.print(table)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,112 @@
+"""Typed project configuration, stored as ``fvc.yaml`` in the workspace.
+
+Each stage hashes only the section(s) it depends on, so changing the model
+grid never invalidates extracted features, and changing augmentation does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError
+from .workspace import Workspace, atomic_write_text
+
+KNOWN_LABELS = ("fake", "real", "uncertain", "debunked", "parody")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    # Label values of FVC.csv / FVC_dup.csv mapped to training targets;
+    # None keeps the row (with label_raw) but excludes it from training.
+    label_map: dict[str, int | None] = Field(
+        default_factory=lambda: {"fake": 1, "real": 0, "uncertain": None, "debunked": None, "parody": None}
+    )
+    # Refuse archive members whose declared size or compression ratio is absurd.
+    max_member_bytes: int = 8 * 1024**3
+    max_total_bytes: int = 512 * 1024**3
+    max_compression_ratio: float = 200.0
+
+
+class SplitsConfig(Section):
+    folds: int = 5
+    seed: int = 42
+
+
+class AugmentConfig(Section):
+    per_video: int = 10
+    seed: int = 42
+    chunk_frames: int = 250
+
+
+class FeaturesConfig(Section):
+    sample_fraction: float = 0.10
+    min_frames: int = 5
+    max_frames: int = 50
+
+
+class ScaleConfig(Section):
+    size: int = 256
+    method: str = "letterbox"
+    vae: str | None = None
+
+
+class FvcConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    seed: int = 42
+    data: DataConfig = Field(default_factory=DataConfig)
+    splits: SplitsConfig = Field(default_factory=SplitsConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    scale: ScaleConfig = Field(default_factory=ScaleConfig)
+
+    # -- hashing ----------------------------------------------------------
+    def section_hash(self, *sections: str) -> str:
+        """Short stable hash of the named sections (all of them when none given)."""
+        data = self.model_dump(mode="json")
+        if sections:
+            data = {name: data[name] for name in sections}
+        return stable_hash(data)
+
+    # -- YAML -------------------------------------------------------------
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "FvcConfig":
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(path, f"cannot read config ({exc})") from exc
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            raise InputError(path, f"invalid config at '{loc}': {first['msg']}") from exc
+
+
+def stable_hash(obj: Any, length: int = 12) -> str:
+    """sha256 of canonical JSON: the same content always gives the same hash."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:length]
+
+
+def load_config(ws: Workspace) -> FvcConfig:
+    if ws.config_path.exists():
+        return FvcConfig.from_yaml(ws.config_path)
+    return FvcConfig()
+
+
+def save_config(ws: Workspace, cfg: FvcConfig) -> Path:
+    return atomic_write_text(ws.config_path, cfg.to_yaml())

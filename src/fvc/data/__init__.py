@@ -1,0 +1,1 @@
+"""FVC data: metadata CSVs, archives, the video index, folds, generated corpora."""

@@ -1,0 +1,152 @@
+"""The video index: probe every file with PyAV, demuxing packets but never decoding.
+
+Demuxing gives exact frame counts for containers that do not store them
+(webm, mkv), keyframe intervals and the real video bitrate, at the cost of
+reading the file once (which the sha256 needs anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pandas as pd
+
+from ..errors import FvcError, VideoError
+from ..video.io import open_video
+
+PROBE_COLUMNS = [
+    "container", "codec", "profile", "pix_fmt", "width", "height", "rotation", "fps",
+    "frame_count", "duration", "bit_rate", "video_bit_rate", "has_audio", "audio_codec",
+    "keyframe_count", "keyframe_interval", "has_b_frames", "file_size", "sha256",
+]
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _rotation(path: Path) -> int:
+    """Display rotation in degrees (0, 90, 180, 270), read from the first decoded frame.
+
+    FFmpeg exposes the display matrix on frames, not on streams, so this is
+    the one frame the probe decodes.
+    """
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                return int(round(getattr(frame, "rotation", 0) or 0)) % 360
+    except av.FFmpegError:
+        return 0
+    return 0
+
+
+def probe_video(path: str | Path) -> dict[str, Any]:
+    """Probe one video file; raises VideoError if it cannot be read."""
+    path = Path(path)
+    out: dict[str, Any] = {}
+    with open_video(path) as container:
+        vs = container.streams.video[0]
+        cc = vs.codec_context
+        out["container"] = container.format.name
+        out["codec"] = cc.name
+        out["profile"] = cc.profile or None
+        out["pix_fmt"] = cc.pix_fmt
+        out["width"] = int(cc.width or 0)
+        out["height"] = int(cc.height or 0)
+        out["rotation"] = 0  # filled after the demux pass
+        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        out["fps"] = float(rate) if rate else float("nan")
+        audio = container.streams.audio
+        out["has_audio"] = bool(audio)
+        out["audio_codec"] = audio[0].codec_context.name if audio else None
+        out["has_b_frames"] = bool(getattr(cc, "has_b_frames", False))
+        out["bit_rate"] = int(container.bit_rate or 0) or None
+
+        tb = vs.time_base
+        n = 0
+        nbytes = 0
+        key_positions: list[int] = []
+        pts_min, pts_max = None, None
+        reordered = False
+        last_pts = None
+        try:
+            for packet in container.demux(vs):
+                if packet.size == 0:
+                    continue
+                if packet.is_keyframe:
+                    key_positions.append(n)
+                if packet.pts is not None:
+                    if last_pts is not None and packet.pts < last_pts:
+                        reordered = True
+                    last_pts = packet.pts
+                    pts_min = packet.pts if pts_min is None else min(pts_min, packet.pts)
+                    pts_max = packet.pts if pts_max is None else max(pts_max, packet.pts)
+                n += 1
+                nbytes += packet.size
+        except av.FFmpegError as exc:
+            raise VideoError(path, f"truncated or corrupt stream after {n} packets ({exc})") from exc
+        if n == 0:
+            raise VideoError(path, "video stream has no frames")
+        out["frame_count"] = n
+        duration = None
+        if vs.duration and tb:
+            duration = float(vs.duration * tb)
+        elif container.duration:
+            duration = container.duration / 1_000_000
+        elif pts_min is not None and tb and out["fps"] > 0:
+            duration = float((pts_max - pts_min) * tb) + 1.0 / out["fps"]
+        if not duration and out["fps"] > 0:
+            duration = n / out["fps"]
+        out["duration"] = duration
+        out["video_bit_rate"] = int(nbytes * 8 / duration) if duration else None
+        out["keyframe_count"] = len(key_positions)
+        out["keyframe_interval"] = float(np.mean(np.diff(key_positions))) if len(key_positions) > 1 else float(n)
+        out["has_b_frames"] = out["has_b_frames"] or reordered
+    out["rotation"] = _rotation(path)
+    out["file_size"] = path.stat().st_size
+    out["sha256"] = sha256_file(path)
+    return out
+
+
+def _probe_row(row: dict[str, Any], root: Path) -> dict[str, Any]:
+    path = Path(row["path"])
+    if not path.is_absolute():
+        path = root / path
+    result = dict(row)
+    try:
+        result.update(probe_video(path))
+        result["error"] = None
+    except FvcError as exc:
+        result["error"] = str(exc)
+    except Exception as exc:  # never let one file stop the index
+        result["error"] = f"{path}: {type(exc).__name__}: {exc}"
+    return result
+
+
+def build_index(videos: pd.DataFrame, root: Path, workers: int = 2) -> pd.DataFrame:
+    """Probe every row of the ``videos`` table (from setup); one output row per video."""
+    rows = videos.to_dict("records")
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = list(pool.map(lambda r: _probe_row(r, root), rows))
+    df = pd.DataFrame(results)
+    for col in PROBE_COLUMNS + ["error"]:
+        if col not in df.columns:
+            df[col] = None
+    for col in ("width", "height", "rotation", "frame_count", "keyframe_count", "file_size"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    for col in ("bit_rate", "video_bit_rate"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    for col in ("fps", "duration", "keyframe_interval"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    if "label" in df.columns:
+        df["label"] = df["label"].astype("Int64")
+    return df

@@ -1,0 +1,105 @@
+"""The FVC metadata CSVs (``FVC.csv``, ``FVC_dup.csv``): loading, platform ids, labels.
+
+Files downloaded from YouTube, Facebook or Twitter are usually named by the
+platform's video id, and seed videos sometimes by their cascade id
+(``f14.mp4``), so each row gets the keys a file name can be matched on.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import KNOWN_LABELS, DataConfig
+from ..errors import InputError
+
+REQUIRED_COLUMNS = ("cascade_id", "video_url", "label")
+CSV_SOURCES = {"FVC.csv": "FVC", "FVC_dup.csv": "FVC_dup"}
+CASCADE_RE = re.compile(r"^[fr]\d+$")
+
+_PLATFORM_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("youtube", re.compile(r"youtube\.com/.*[?&]v=([A-Za-z0-9_-]{6,})")),
+    ("youtube", re.compile(r"youtu\.be/([A-Za-z0-9_-]{6,})")),
+    ("youtube", re.compile(r"youtube\.com/(?:shorts|embed)/([A-Za-z0-9_-]{6,})")),
+    ("facebook", re.compile(r"facebook\.com/.*?/videos/(?:[^/]+/)?(\d+)")),
+    ("facebook", re.compile(r"facebook\.com/.*[?&]v=(\d+)")),
+    ("twitter", re.compile(r"(?:twitter|x)\.com/[^/]+/status(?:es)?/(\d+)")),
+]
+
+
+def parse_platform_id(url: str) -> tuple[str, str | None]:
+    """Return ``(platform, id)`` for a video URL; ``("other", None)`` if unknown."""
+    for platform, pattern in _PLATFORM_PATTERNS:
+        m = pattern.search(url)
+        if m:
+            return platform, m.group(1)
+    return "other", None
+
+
+def read_metadata_csv(path: str | Path, label_map: dict[str, int | None] | None = None) -> pd.DataFrame:
+    """Read one FVC-format CSV into a typed table, or raise a one-line InputError."""
+    path = Path(path)
+    label_map = label_map if label_map is not None else DataConfig().label_map
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            if missing:
+                raise InputError(path, f"missing column(s) {', '.join(missing)}; expected {','.join(REQUIRED_COLUMNS)}")
+            raw_rows = [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in reader]
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise InputError(path, f"malformed CSV ({exc})") from exc
+
+    source = CSV_SOURCES.get(path.name, path.stem)
+    rows = []
+    for line_no, r in enumerate(raw_rows, start=2):
+        label_raw = r["label"].lower()
+        if label_raw not in label_map:
+            known = ", ".join(sorted(label_map))
+            raise InputError(f"{path}:{line_no}", f"unknown label '{r['label']}' (known: {known})")
+        if not r["cascade_id"]:
+            raise InputError(f"{path}:{line_no}", "empty cascade_id")
+        platform, platform_id = parse_platform_id(r["video_url"])
+        rows.append(
+            {
+                "row_id": f"{source}:{line_no - 2}",
+                "source": source,
+                "cascade_id": r["cascade_id"],
+                "video_url": r["video_url"],
+                "platform": platform,
+                "platform_id": platform_id,
+                "label_raw": label_raw,
+                "label": label_map[label_raw],
+                "is_seed": source == "FVC",
+            }
+        )
+    df = pd.DataFrame(rows, columns=[
+        "row_id", "source", "cascade_id", "video_url", "platform", "platform_id", "label_raw", "label", "is_seed",
+    ])
+    df["label"] = df["label"].astype("Int64")
+    return df
+
+
+def load_metadata(folder: str | Path, label_map: dict[str, int | None] | None = None) -> pd.DataFrame:
+    """Load ``FVC.csv`` and (if present) ``FVC_dup.csv`` from a folder."""
+    folder = Path(folder)
+    main = folder / "FVC.csv"
+    if not main.exists():
+        raise InputError(folder, "no FVC.csv found (expected FVC.csv and FVC_dup.csv)")
+    tables = [read_metadata_csv(main, label_map)]
+    dup = folder / "FVC_dup.csv"
+    if dup.exists():
+        tables.append(read_metadata_csv(dup, label_map))
+    return pd.concat(tables, ignore_index=True)
+
+
+def check_label_map(label_map: dict[str, int | None]) -> None:
+    for name in KNOWN_LABELS:
+        if name not in label_map:
+            raise InputError("fvc.yaml", f"data.label_map has no entry for label '{name}'")

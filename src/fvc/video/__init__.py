@@ -1,0 +1,1 @@
+"""Video I/O with PyAV: streamed reading, frame sampling, writing."""

@@ -1,0 +1,143 @@
+"""Streamed video reading and writing with PyAV.
+
+A video is never held whole in memory: frames are decoded in order and only
+the requested ones are converted to arrays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import VideoError
+
+
+@contextlib.contextmanager
+def open_video(path: str | Path) -> Iterator[av.container.InputContainer]:
+    """Open a container that has a video stream, or raise a one-line VideoError."""
+    path = Path(path)
+    if not path.exists():
+        raise VideoError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise VideoError(path, "file is empty (0 bytes)")
+    try:
+        container = av.open(str(path), mode="r")
+    except av.FFmpegError as exc:
+        raise VideoError(path, f"not a readable video ({_ffmpeg_msg(exc)})") from exc
+    try:
+        if not container.streams.video:
+            raise VideoError(path, "no video stream")
+        yield container
+    finally:
+        container.close()
+
+
+def _ffmpeg_msg(exc: Exception) -> str:
+    msg = getattr(exc, "strerror", None) or str(exc)
+    return msg.split(": '")[0]
+
+
+def sample_indices(n_frames: int, fraction: float = 0.1, min_frames: int = 5, max_frames: int = 50) -> list[int]:
+    """Evenly spaced frame indices: ``fraction`` of the frames, clamped to [min, max]."""
+    if n_frames <= 0:
+        return []
+    k = int(round(n_frames * fraction))
+    k = max(min_frames, min(max_frames, k))
+    k = min(k, n_frames)
+    if k == 1:
+        return [0]
+    return sorted({int(round(i * (n_frames - 1) / (k - 1))) for i in range(k)})
+
+
+def iter_frames(
+    path: str | Path,
+    indices: Iterable[int] | None = None,
+    fmt: str = "rgb24",
+    thread_type: str = "AUTO",
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(index, HxWxC uint8 array)`` for the wanted frames, in order.
+
+    Decoding stops after the last wanted index; frames in between are decoded
+    (the codec needs them) but never converted.
+    """
+    wanted = None if indices is None else sorted(set(int(i) for i in indices))
+    if wanted is not None and not wanted:
+        return
+    last = None if wanted is None else wanted[-1]
+    wanted_set = None if wanted is None else set(wanted)
+    with open_video(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = thread_type
+        try:
+            for i, frame in enumerate(container.decode(stream)):
+                if wanted_set is None or i in wanted_set:
+                    yield i, frame.to_ndarray(format=fmt)
+                if last is not None and i >= last:
+                    break
+        except av.FFmpegError as exc:
+            raise VideoError(path, f"decode failed ({_ffmpeg_msg(exc)})") from exc
+
+
+def video_fps(path: str | Path) -> Fraction:
+    with open_video(path) as container:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.base_rate or stream.guessed_rate
+        return Fraction(rate) if rate else Fraction(25)
+
+
+class VideoWriter:
+    """Write RGB frames to a file, encoding as they come (constant memory)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        fps: float | Fraction,
+        width: int,
+        height: int,
+        codec: str = "libx264",
+        pix_fmt: str = "yuv420p",
+        bit_rate: int | None = None,
+        options: dict[str, str] | None = None,
+    ):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        rate = Fraction(fps).limit_denominator(1001) if not isinstance(fps, Fraction) else fps
+        try:
+            self.container = av.open(str(self.path), mode="w")
+            self.stream = self.container.add_stream(codec, rate=rate)
+        except (av.FFmpegError, ValueError) as exc:
+            raise VideoError(self.path, f"cannot create encoder '{codec}' ({exc})") from exc
+        self.stream.width = int(width)
+        self.stream.height = int(height)
+        self.stream.pix_fmt = pix_fmt
+        if bit_rate:
+            self.stream.bit_rate = int(bit_rate)
+        if options:
+            self.stream.options = dict(options)
+        self.frames = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        for packet in self.stream.encode(None):
+            self.container.mux(packet)
+        self.container.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            with contextlib.suppress(Exception):
+                self.container.close()
