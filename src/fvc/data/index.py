@@ -150,3 +150,18 @@ def build_index(videos: pd.DataFrame, root: Path, workers: int = 2) -> pd.DataFr
     if "label" in df.columns:
         df["label"] = df["label"].astype("Int64")
     return df
+
+
+def run_index(ws, cfg, workers: int = 2, plots: bool = True):
+    """Probe the ``videos`` table from setup into ``index``; write exploration plots."""
+    from ..stages import StageSummary
+    from .explore import write_exploration_plots
+
+    videos = ws.read("videos")
+    index = build_index(videos, ws.root, workers=workers)
+    ws.write("index", index)
+    failed = int(index["error"].notna().sum())
+    summary = StageSummary(stage="index", done=len(index) - failed, failed=failed, table=ws.table("index"))
+    if plots and len(index):
+        write_exploration_plots(index, ws.plots_dir)
+    return index, summary

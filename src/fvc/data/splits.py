@@ -89,3 +89,17 @@ def fold_summary(splits: pd.DataFrame) -> pd.DataFrame:
     table["fake_share"] = (table["fake"] / table["videos"]).round(3)
     table["cascades"] = labelled.groupby("fold")["group_id"].nunique()
     return table.reset_index()[["fold", "videos", "real", "fake", "fake_share", "cascades"]]
+
+
+def run_splits(ws, cfg, folds: int | None = None, seed: int | None = None) -> pd.DataFrame:
+    """Make folds from the ``index`` table and write ``splits``; CLI options override the config."""
+    from ..config import save_config
+
+    if folds is not None:
+        cfg.splits.folds = folds
+    if seed is not None:
+        cfg.splits.seed = seed
+    save_config(ws, cfg)
+    splits = make_splits(ws.read("index"), folds=cfg.splits.folds, seed=cfg.splits.seed)
+    ws.write("splits", splits)
+    return splits

@@ -1,0 +1,45 @@
+"""Data commands: index and splits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..data.explore import index_summary
+from ..data.index import run_index
+from ..data.splits import fold_summary, run_splits
+from ._common import WorkspaceOpt, console, open_workspace, print_table
+
+
+def index(
+    workspace: WorkspaceOpt = None,
+    workers: Annotated[int, typer.Option(help="Parallel probes.")] = 2,
+) -> None:
+    """Probe every video (codec, fps, size, bitrate, keyframes) into index.parquet and plot it."""
+    ws, cfg = open_workspace(workspace)
+    table, summary = run_index(ws, cfg, workers=workers)
+    print_table("Video index", index_summary(table))
+    bad = table[table["error"].notna()]
+    for _, row in bad.head(10).iterrows():
+        console.print(f"[yellow]unreadable:[/] {row['error']}", highlight=False)
+    console.print(f"{summary.done} videos indexed, {summary.failed} unreadable -> {summary.table}")
+    console.print(f"plots -> {ws.plots_dir}")
+
+
+def splits(
+    workspace: WorkspaceOpt = None,
+    folds: Annotated[int | None, typer.Option(help="Number of folds (default from fvc.yaml: 5).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Shuffle seed (default from fvc.yaml).")] = None,
+) -> None:
+    """Make grouped, stratified folds (no cascade in two folds) into splits.parquet."""
+    ws, cfg = open_workspace(workspace)
+    table = run_splits(ws, cfg, folds=folds, seed=seed)
+    print_table("Folds (labelled videos)", fold_summary(table).to_dict("records"))
+    excluded = int((table["fold"] < 0).sum())
+    console.print(f"{len(table)} videos, {excluded} without a fold -> {ws.table('splits')}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("index")(index)
+    app.command("splits")(splits)

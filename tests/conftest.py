@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny generated videos and FVC-format metadata, never real data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("FVC_NO_PROGRESS", "1")
+
+
+def write_video(
+    path: Path,
+    frames: int = 12,
+    width: int = 64,
+    height: int = 48,
+    fps: int = 15,
+    codec: str = "libx264",
+    seed: int = 0,
+) -> Path:
+    """Write a small moving-gradient video with PyAV; deterministic per seed."""
+    from fvc.video.io import VideoWriter
+
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, size=(height, width, 3), dtype=np.uint8)
+    pix_fmt = "yuv420p"
+    with VideoWriter(path, fps=fps, width=width, height=height, codec=codec, pix_fmt=pix_fmt) as w:
+        for i in range(frames):
+            w.write(np.roll(base, shift=i * 2, axis=1))
+    return path
+
+
+@pytest.fixture
+def make_video(tmp_path):
+    def _make(name: str = "v.mp4", **kw) -> Path:
+        return write_video(tmp_path / name, **kw)
+
+    return _make
+
+
+def write_csv(path: Path, rows: list[tuple[str, str, str]], header: str = "cascade_id,video_url,label") -> Path:
+    path.write_text(header + "\n" + "".join(f"{c},{u},{lab}\n" for c, u, lab in rows), encoding="utf-8")
+    return path
