@@ -1,0 +1,1 @@
+"""Cross-validation, metrics, result layout, run configs and training events shared by all models."""
