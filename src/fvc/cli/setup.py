@@ -1,0 +1,54 @@
+"""``fvc setup``: extract the FVC archives (or use downloaded videos) and match them to metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..data.archives import ENV_PASSWORD
+from ..data.setup import SetupReport, run_setup
+from ._common import WorkspaceOpt, console, open_workspace, print_table
+
+SHOW_UNMATCHED = 10
+
+
+def print_setup_report(report: SetupReport) -> None:
+    if report.archives:
+        print_table(
+            "archives",
+            [{"archive": Path(a.archive).name, "extracted": a.extracted, "skipped": a.skipped,
+              "MB written": round(a.bytes_written / 1e6, 1)} for a in report.archives],
+        )
+    for ignored in report.ignored_archives:
+        console.print(f"ignored (not FVC*.zip or Metadata.zip): {ignored}")
+    console.print(
+        f"metadata rows: {report.rows}, matched to a file: {report.rows_matched}, "
+        f"rows without files: {report.rows_without_files}"
+    )
+    labels = ", ".join(f"{k} {v}" for k, v in report.label_counts.items())
+    console.print(f"videos: {report.videos} ({labels}); label conflicts: {report.label_conflicts}")
+    n = len(report.unmatched_files)
+    console.print(f"unmatched files: {n}")
+    for path in report.unmatched_files[:SHOW_UNMATCHED]:
+        console.print(f"  {path}", highlight=False)
+    if n > SHOW_UNMATCHED:
+        console.print(f"  ... and {n - SHOW_UNMATCHED} more (table unmatched_files)")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("setup")
+    def setup_cmd(
+        archives: Annotated[Path, typer.Option(
+            "--archives", help="Folder with FVC1..3.zip + Metadata.zip, or with videos and FVC.csv / FVC_dup.csv.",
+        )],
+        password: Annotated[str | None, typer.Option(
+            "--password", envvar=ENV_PASSWORD, show_envvar=True, help="Password of the encrypted archives.",
+        )] = None,
+        workspace: WorkspaceOpt = None,
+    ) -> None:
+        """Extract the FVC archives safely and match video files to FVC.csv / FVC_dup.csv rows."""
+        ws, cfg = open_workspace(workspace)
+        report = run_setup(ws, cfg, archives, password)
+        print_setup_report(report)
