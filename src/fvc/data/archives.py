@@ -10,6 +10,7 @@ files; a re-run skips members already on disk with the same size and CRC32.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -22,7 +23,7 @@ import pyzipper
 from ..config import DataConfig
 from ..errors import ArchiveError
 from ..progress import progress_iter
-from ..workspace import atomic_path
+from ..workspace import atomic_path, atomic_write_text
 
 ENV_PASSWORD = "FVC_ARCHIVE_PASSWORD"
 CHUNK = 1 << 20
@@ -159,26 +160,85 @@ def file_crc32(path: Path) -> int:
     return crc & 0xFFFFFFFF
 
 
-def is_complete(path: Path, info: pyzipper.ZipInfo) -> bool:
+def header_crc(info: pyzipper.ZipInfo) -> int | None:
+    """The CRC32 the archive declares, or None: WinZip AE-2 members store 0 (the HMAC replaces it)."""
+    if getattr(info, "wz_aes_version", None) == 2:
+        return None
+    return info.CRC & 0xFFFFFFFF
+
+
+class Manifest:
+    """CRC32 of members this code extracted, for members whose header carries none (AES AE-2).
+
+    Kept as ``.fvc-extract-<archive>.json`` in the destination, flushed every
+    few members, so a resumed run can verify files extracted before a crash.
+    """
+
+    FLUSH_EVERY = 64
+
+    def __init__(self, dest: Path, archive: Path):
+        self.path = dest / f".fvc-extract-{archive.name}.json"
+        self.entries: dict[str, dict] = {}
+        self._dirty = 0
+        if self.path.exists():
+            try:
+                self.entries = dict(json.loads(self.path.read_text(encoding="utf-8")))
+            except (ValueError, TypeError, OSError):
+                self.entries = {}  # unreadable manifest: members are simply re-extracted
+
+    @staticmethod
+    def _key(info) -> dict:
+        return {"size": int(info.file_size), "compress_size": int(info.compress_size), "date_time": list(info.date_time)}
+
+    def expected_crc(self, info) -> int | None:
+        entry = self.entries.get(info.filename)
+        if entry and {k: entry.get(k) for k in ("size", "compress_size", "date_time")} == self._key(info):
+            return int(entry["crc"])
+        return None
+
+    def record(self, info, crc: int) -> None:
+        self.entries[info.filename] = {**self._key(info), "crc": crc}
+        self._dirty += 1
+        if self._dirty >= self.FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._dirty:
+            atomic_write_text(self.path, json.dumps(self.entries, sort_keys=True))
+            self._dirty = 0
+
+
+def is_complete(path: Path, info: pyzipper.ZipInfo, manifest: Manifest | None = None) -> bool:
     """True when ``path`` already holds this member: same size and CRC32."""
     try:
         if not path.is_file() or path.is_symlink() or path.stat().st_size != info.file_size:
             return False
     except OSError:
         return False
-    return file_crc32(path) == (info.CRC & 0xFFFFFFFF)
+    expected = header_crc(info)
+    if expected is None and manifest is not None:
+        expected = manifest.expected_crc(info)
+    if expected is None:
+        return False  # nothing to verify against: extract again rather than trust it
+    return file_crc32(path) == expected
 
 
-def _remove_stale_temps(target: Path) -> None:
-    """Temp files of a run killed mid-member (atomic_path names them .<name>.*.tmp)."""
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
+def _remove_stale_temps(dest_root: Path, targets: set[Path]) -> int:
+    """Delete temp files a killed run left (atomic_path names them ``.<name>.<random>.tmp``)."""
+    removed = 0
+    for tmp in dest_root.rglob(".*.tmp"):
+        name = tmp.name[1:-4].rsplit(".", 1)[0]
+        if tmp.is_file() and tmp.parent / name in targets:
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
-def _extract_member(zf, archive: Path, info, target: Path, pwd: bytes | None) -> int:
+def _extract_member(zf, archive: Path, info, target: Path, pwd: bytes | None) -> tuple[int, int]:
+    """Stream one member to a temp file beside ``target``; return (bytes, crc32)."""
     written = 0
+    crc = 0
     declared = int(info.file_size)
-    _remove_stale_temps(target)
     try:
         with atomic_path(target) as tmp, zf.open(info, pwd=pwd) as src, tmp.open("wb") as out:
             while block := src.read(CHUNK):
@@ -188,6 +248,7 @@ def _extract_member(zf, archive: Path, info, target: Path, pwd: bytes | None) ->
                         archive, f"entry expands beyond its declared size of {declared:,} bytes (zip bomb?)", info.filename
                     )
                 out.write(block)
+                crc = zlib.crc32(block, crc)
             if written != declared:
                 raise _archive_error(archive, f"entry is truncated ({written:,} of {declared:,} bytes)", info.filename)
     except RuntimeError as exc:
@@ -196,7 +257,7 @@ def _extract_member(zf, archive: Path, info, target: Path, pwd: bytes | None) ->
         raise _archive_error(archive, f"corrupt entry ({exc})", info.filename) from exc
     except NotImplementedError as exc:
         raise _archive_error(archive, f"unsupported compression ({exc})", info.filename) from exc
-    return written
+    return written, crc & 0xFFFFFFFF
 
 
 @dataclass
@@ -224,21 +285,34 @@ def extract_prepared(prep: PreparedArchive) -> ExtractReport:
     prep.dest.mkdir(parents=True, exist_ok=True)
     dest_root = prep.dest.resolve()
     members = progress_iter(prep.members, f"extract {prep.path.name}", total=len(prep.members))
+    manifest = Manifest(dest_root, prep.path)
     with open_archive(prep.path) as zf:
-        for info, rel in members:
-            target = dest_root.joinpath(*rel.parts)
-            # Defence in depth: never write outside dest, even through a symlinked folder on disk.
-            if not target.parent.resolve().is_relative_to(dest_root):
-                raise _archive_error(prep.path, f"entry resolves outside {dest_root}", info.filename)
-            if is_complete(target, info):
-                report.skipped += 1
-            else:
-                if target.is_symlink() or target.is_dir():
-                    raise _archive_error(prep.path, f"{target} exists and is not a regular file", info.filename)
-                report.bytes_written += _extract_member(zf, prep.path, info, target, prep.pwd)
-                report.extracted += 1
-            report.files.append(target)
+        try:
+            _extract_all(zf, prep, members, dest_root, manifest, report)
+        finally:
+            manifest.flush()
     return report
+
+
+def _extract_all(zf, prep: PreparedArchive, members, dest_root: Path, manifest: Manifest, report: ExtractReport) -> None:
+    if dest_root.exists():
+        _remove_stale_temps(dest_root, {dest_root.joinpath(*rel.parts) for _, rel in prep.members})
+    for info, rel in members:
+        target = dest_root.joinpath(*rel.parts)
+        # Defence in depth: never write outside dest, even through a symlinked folder on disk.
+        if not target.parent.resolve().is_relative_to(dest_root):
+            raise _archive_error(prep.path, f"entry resolves outside {dest_root}", info.filename)
+        if is_complete(target, info, manifest):
+            report.skipped += 1
+        else:
+            if target.is_symlink() or target.is_dir():
+                raise _archive_error(prep.path, f"{target} exists and is not a regular file", info.filename)
+            written, crc = _extract_member(zf, prep.path, info, target, prep.pwd)
+            report.bytes_written += written
+            report.extracted += 1
+            if header_crc(info) is None:
+                manifest.record(info, crc)
+        report.files.append(target)
 
 
 def extract_archive(path: str | Path, dest: str | Path, limits: DataConfig | None = None, password: str | None = None) -> ExtractReport:
