@@ -45,6 +45,11 @@ class AugmentConfig(Section):
     per_video: int = 10
     seed: int = 42
     chunk_frames: int = 250
+    chunk_mb: int = 256  # RGB frames held at once (reversal) never exceed this
+    op_probability: float = 0.5  # chance that each augmentation op is on
+    include_unlabeled: bool = False  # also augment fold -1 / unlabelled videos
+    preset: str = "veryfast"  # libx264 preset and CRF of the outputs
+    crf: int = 20
 
 
 class FeaturesConfig(Section):
@@ -57,6 +62,9 @@ class ScaleConfig(Section):
     size: int = 256
     method: str = "letterbox"
     vae: str | None = None
+    vae_batch: int = 4  # frames per autoencoder forward pass
+    preset: str = "veryfast"
+    crf: int = 20
 
 
 class FvcConfig(BaseModel):

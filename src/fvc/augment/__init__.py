@@ -1,0 +1,1 @@
+"""Stage 1: deterministic spatial and temporal video augmentation, streamed."""
