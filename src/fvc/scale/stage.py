@@ -1,0 +1,112 @@
+"""Stage 3: every stage-1 video (or every indexed video) scaled to one square size.
+
+Input is the ``augmented`` table when it exists (originals and copies), else
+``index`` + ``splits``. One part file per video: a re-run skips videos done
+with the same scale settings and the same stage-1 output.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+
+from ..augment.render import EncodeSettings
+from ..augment.stage import CARRIED, relative, resolve, source_videos
+from ..config import FvcConfig, ScaleConfig, stable_hash
+from ..errors import InputError
+from ..stages import StageSummary, run_stage
+from ..workspace import Workspace
+from .autoencoder import VaeRoundTrip, load_vae
+from .letterbox import check_size, letterbox_video
+
+STAGE = "scaled"
+METHODS = ("letterbox", "autoencoder")
+COLUMNS = ["video_id", "source_video_id", "path", "width", "height", "orig_width", "orig_height",
+           "is_upscaled", "is_downscaled", "method", *CARRIED, "frame_count", "error"]
+PARTIAL = ".partial.mp4"
+
+
+def scale_inputs(ws: Workspace, cfg: FvcConfig) -> tuple[pd.DataFrame, str]:
+    """Rows to scale and a key of where they came from (part of the config hash)."""
+    if ws.has("augmented"):
+        aug = ws.read("augmented")
+        if "error" in aug.columns:
+            aug = aug[aug["error"].isna()]
+        key = ",".join(sorted(aug["config_hash"].dropna().astype(str).unique())) if "config_hash" in aug else ""
+        return aug[["video_id", "source_video_id", "path", *CARRIED]].reset_index(drop=True), f"augmented:{key}"
+    src = source_videos(ws, cfg.augment.include_unlabeled)
+    src["source_video_id"] = src["video_id"]
+    return src[["video_id", "source_video_id", "path", *CARRIED]], "index"
+
+
+def scale_one(ws: Workspace, row: dict[str, Any], scfg: ScaleConfig, transform, enc: EncodeSettings) -> dict[str, Any]:
+    out_dir = ws.stage_dir("scale")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / f"{row['video_id']}.mp4"
+    tmp = out_dir / f".{row['video_id']}{PARTIAL}"
+    try:
+        info = letterbox_video(resolve(ws, row["path"]), tmp, scfg.size, enc,
+                               transform=transform, batch=scfg.vae_batch if transform else 1)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    g = info["geometry"]
+    return {
+        "video_id": row["video_id"], "source_video_id": row["source_video_id"], "path": relative(ws, final),
+        "width": scfg.size, "height": scfg.size, "orig_width": g.width, "orig_height": g.height,
+        "is_upscaled": g.is_upscaled, "is_downscaled": g.is_downscaled, "method": scfg.method,
+        **{c: row[c] for c in CARRIED}, "frame_count": info["frames"],
+    }
+
+
+def finish_table(table: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
+    df = table.copy()
+    for col in COLUMNS:
+        if col not in df.columns:
+            df[col] = None
+    failed = df["source_video_id"].isna()
+    if failed.any():
+        src = inputs.set_index("video_id")
+        for col in ("source_video_id", *CARRIED):
+            df[col] = df[col].astype(object).where(~failed, df["video_id"].map(src[col]))
+    for col in ("width", "height", "orig_width", "orig_height", "fold", "label", "frame_count"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    for col in ("is_upscaled", "is_downscaled"):
+        df[col] = df[col].astype("boolean")
+    for col in ("video_id", "source_video_id", "path", "method", "cascade_id", "group_id", "error"):
+        df[col] = df[col].astype("string")
+    extra = [c for c in df.columns if c not in COLUMNS]
+    return df[COLUMNS + extra]
+
+
+def run_scale(
+    ws: Workspace, cfg: FvcConfig, size: int | None = None, method: str | None = None, vae: str | None = None
+) -> tuple[pd.DataFrame, StageSummary]:
+    """Stage 3 over the stage-1 outputs; returns the ``scaled`` table and counts."""
+    update = {k: v for k, v in {"size": size, "method": method, "vae": vae}.items() if v is not None}
+    scfg = cfg.scale.model_copy(update=update)
+    check_size(scfg.size)
+    if scfg.method not in METHODS:
+        raise InputError("--method", f"unknown method '{scfg.method}'; choose one of {', '.join(METHODS)}")
+    if scfg.vae_batch < 1:
+        raise InputError("scale.vae_batch", "must be >= 1")
+    transform = None
+    if scfg.method == "autoencoder":  # load (or fail) before any video is touched
+        transform = VaeRoundTrip(load_vae(scfg.vae, ws.root / "models" / "sd-vae-ft-mse"))
+    inputs, input_key = scale_inputs(ws, cfg)
+    out_dir = ws.stage_dir("scale")
+    if out_dir.exists():
+        for p in out_dir.glob(f".*{PARTIAL}"):
+            p.unlink(missing_ok=True)
+    enc = EncodeSettings(options={"preset": scfg.preset, "crf": str(scfg.crf)})
+    config_hash = stable_hash({"scale": scfg.model_dump(mode="json"), "input": input_key})
+    table, summary = run_stage(
+        ws, STAGE, inputs.to_dict("records"), lambda row: scale_one(ws, row, scfg, transform, enc),
+        config_hash=config_hash, description=f"scale ({scfg.method} {scfg.size})",
+    )
+    table = finish_table(table, inputs)
+    summary.table = ws.write(STAGE, table)
+    return table, summary
