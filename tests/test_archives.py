@@ -167,7 +167,7 @@ def test_symlink_entry_refused(tmp_path):
     link.create_system = 3
     link.external_attr = (stat.S_IFLNK | 0o777) << 16
     arc = write_raw_zip(tmp_path / "FVC1.zip", [(zipfile.ZipInfo("a.mp4"), b"a"), (link, b"/etc/passwd")])
-    with pytest.raises(ArchiveError, match=r"FVC1\.zip \[link\.mp4\]: symlink entry"):
+    with pytest.raises(ArchiveError, match=r"FVC1\.zip: entry .link\.mp4.: symlink entry"):
         extract_archive(arc, tmp_path / "out")
     assert files_under(tmp_path / "out") == []
 
@@ -212,7 +212,7 @@ def test_zip_bomb_member_size_refused(tmp_path):
 def test_zip_bomb_total_size_refused(tmp_path):
     arc = write_aes_zip(tmp_path / "t.zip", {f"v{i}.mp4": os.urandom(4000) for i in range(3)}, None)
     limits = DataConfig(max_total_bytes=10_000)
-    with pytest.raises(ArchiveError, match=r"\[v2\.mp4\]: total declared size exceeds data\.max_total_bytes"):
+    with pytest.raises(ArchiveError, match=r"entry .v2\.mp4.: total declared size exceeds data\.max_total_bytes"):
         extract_archive(arc, tmp_path / "out", limits)
     assert files_under(tmp_path / "out") == []
 
@@ -222,7 +222,7 @@ def test_member_larger_than_declared_is_stopped(tmp_path):
     info = zipfile.ZipInfo("liar.mp4")
     info.compress_type = zipfile.ZIP_DEFLATED
     arc = patch_declared_size(write_raw_zip(tmp_path / "l.zip", [(info, os.urandom(5000))]), 100)
-    with pytest.raises(ArchiveError, match=r"l\.zip \[liar\.mp4\]"):
+    with pytest.raises(ArchiveError, match=r"l\.zip: entry .liar\.mp4."):
         extract_archive(arc, tmp_path / "out")
     assert files_under(tmp_path / "out") == []
 

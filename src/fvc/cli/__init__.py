@@ -13,6 +13,7 @@ import sys
 
 import click
 import typer
+from rich.markup import escape
 
 from ..errors import FvcError
 from ._common import console_err
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result = app(args=argv, prog_name="fvc", standalone_mode=False)
     except FvcError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.ClickException as exc:
         exc.show()

@@ -22,7 +22,7 @@ def print_setup_report(report: SetupReport) -> None:
               "MB written": round(a.bytes_written / 1e6, 1)} for a in report.archives],
         )
     for ignored in report.ignored_archives:
-        console.print(f"ignored (not FVC*.zip or Metadata.zip): {ignored}")
+        console.print(f"ignored (not FVC*.zip or Metadata.zip): {ignored}", markup=False, soft_wrap=True)
     console.print(
         f"metadata rows: {report.rows}, matched to a file: {report.rows_matched}, "
         f"rows without files: {report.rows_without_files}"
@@ -32,7 +32,7 @@ def print_setup_report(report: SetupReport) -> None:
     n = len(report.unmatched_files)
     console.print(f"unmatched files: {n}")
     for path in report.unmatched_files[:SHOW_UNMATCHED]:
-        console.print(f"  {path}", highlight=False)
+        console.print(f"  {path}", highlight=False, markup=False, soft_wrap=True)  # yt-dlp names hold [brackets]
     if n > SHOW_UNMATCHED:
         console.print(f"  ... and {n - SHOW_UNMATCHED} more (table unmatched_files)")
 

@@ -46,8 +46,7 @@ class ExtractReport:
 
 
 def _archive_error(archive: Path, problem: str, entry: str | None = None) -> ArchiveError:
-    where = f"{archive} [{entry}]" if entry else archive
-    return ArchiveError(where, problem)
+    return ArchiveError(archive, f"entry '{entry}': {problem}" if entry else problem)
 
 
 def open_archive(path: str | Path) -> pyzipper.AESZipFile:
