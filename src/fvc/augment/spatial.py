@@ -127,7 +127,8 @@ class GaussianNoise:
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
         cv2.setRNGSeed(self.state)
-        cv2.randn(self.buf, 0.0, self.sigma)
+        # one channel view: with a 3-channel array a scalar sigma only fills channel 0
+        cv2.randn(self.buf.reshape(self.buf.shape[0], -1), 0.0, self.sigma)
         # next frame's seed: a step of an LCG, so frames differ but stay reproducible
         self.state = (self.state * 6364136223846793005 + 1442695040888963407) % (2**31 - 1)
         return cv2.add(img, self.buf, dtype=cv2.CV_8U)
