@@ -8,7 +8,7 @@ run without any observer behaves exactly the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +158,30 @@ class ConsoleObserver(TrainObserver):
 
 def _f(v: Any) -> str:
     return "nan" if v is None else f"{float(v):.3f}"
+
+
+# -- observer factories --------------------------------------------------------
+# Tracking back ends register a factory here when their package is imported;
+# ``fvc train`` calls ``build_observers`` so the CLI never names a back end.
+ObserverFactory = Callable[[Any, Mapping[str, Any]], list[TrainObserver]]
+_FACTORIES: list[ObserverFactory] = []
+
+
+def register_observer_factory(factory: ObserverFactory) -> ObserverFactory:
+    """``factory(ws, options) -> [observers]``; options come from the train CLI (e.g. tracking_uri)."""
+    if factory not in _FACTORIES:
+        _FACTORIES.append(factory)
+    return factory
+
+
+def build_observers(ws: Any, options: Mapping[str, Any] | None = None) -> list[TrainObserver]:
+    """Observers from every registered factory (imports ``fvc.tracking`` first when it exists)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("fvc.tracking") is not None:
+        importlib.import_module("fvc.tracking")
+    out: list[TrainObserver] = []
+    for factory in _FACTORIES:
+        out.extend(factory(ws, dict(options or {})))
+    return out

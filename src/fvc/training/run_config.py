@@ -79,6 +79,30 @@ class RunConfig(BaseModel):
             raise InputError(path, f"invalid run config at '{loc}': {first['msg']}") from exc
 
 
+def default_run_config(model_id: str, **overrides: Any) -> RunConfig:
+    """The RunConfig ``fvc train --model ID`` uses without --config: the spec's defaults + overrides.
+
+    Feature models take their stages and grid from the spec; any model may put
+    ``default_params`` (a dict) in ``spec.extra``; the first preset is the default.
+    """
+    from ..models.registry import get_model_spec
+
+    spec = get_model_spec(model_id)
+    base: dict[str, Any] = {"model": spec.id, "preset": spec.presets[0] if spec.presets else "default"}
+    if spec.feature_stages:
+        base["feature_stages"] = list(spec.feature_stages)
+    if spec.default_grid:
+        base["grid"] = {k: list(v) for k, v in spec.default_grid.items()}
+    if spec.extra.get("default_params"):
+        base["params"] = dict(spec.extra["default_params"])
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return RunConfig(**base)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError("fvc train", f"invalid option '{'.'.join(map(str, first['loc']))}': {first['msg']}") from exc
+
+
 def data_fingerprint(ws: Workspace, tables: list[str]) -> str:
     """Short hash of the bytes of the given tables (missing ones count as absent)."""
     h = hashlib.sha256()
@@ -120,3 +144,24 @@ class TrainContext:
         spec = get_model_spec(run_config.model)
         return cls(ws=ws, cfg=cfg, run_config=run_config, spec=spec,
                    observers=CompositeObserver(observers or []), **kw)
+
+
+def check_fold_count(ws: Workspace, folds: int) -> None:
+    """``--folds N`` must match the folds in splits.parquet (folds are made once, by 'fvc splits')."""
+    if not ws.has("splits"):
+        raise InputError(ws.table("splits"), "table not found; run 'fvc splits' first")
+    have = sorted(int(f) for f in ws.read("splits")["fold"].unique() if int(f) >= 0)
+    if len(have) != folds:
+        raise InputError(ws.table("splits"), f"has {len(have)} folds, not {folds}; run 'fvc splits --folds {folds}'")
+
+
+def run_training(
+    ws: Workspace, cfg: FvcConfig, run_configs: list[RunConfig], observers: list[TrainObserver] | None = None,
+    force: bool = False,
+) -> list[Any]:
+    """Dispatch each RunConfig to its model's ``run_cv``; returns the CVResults in order."""
+    results = []
+    for rc in run_configs:
+        ctx = TrainContext.build(ws, cfg, rc, observers=observers, force=force)
+        results.append(ctx.spec.run_cv(ctx))
+    return results
