@@ -1,0 +1,106 @@
+"""Torch dataset over a clip cache, with light, seeded train-time augmentation.
+
+Items are dicts so models with extra inputs (flow, valid extent) share one
+trainer: ``clip`` (3,T,H,W float, normalised), ``label`` (float), ``row`` and,
+when the cache has them, ``flow`` (2,T,H,W) and ``valid`` (h, w).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .clips import FLOW_BOUND, ClipCache
+
+KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
+KINETICS_STD = (0.22803, 0.22145, 0.216989)
+
+
+@dataclass(frozen=True)
+class ClipAug:
+    """Augmentations cheap enough to run per item on CPU."""
+
+    hflip: float = 0.5
+    brightness: float = 0.1
+    contrast: float = 0.1
+
+
+class ClipDataset(Dataset):
+    """Clips at ``rows`` of a cache; labels come from the cache index."""
+
+    def __init__(
+        self,
+        cache: ClipCache,
+        rows: np.ndarray | list[int] | None = None,
+        train: bool = False,
+        aug: ClipAug | None = None,
+        mean: tuple[float, float, float] = KINETICS_MEAN,
+        std: tuple[float, float, float] = KINETICS_STD,
+    ):
+        self.cache = cache
+        self.rows = np.arange(len(cache)) if rows is None else np.asarray(rows, dtype=np.int64)
+        self.train = train
+        self.aug = aug if aug is not None else ClipAug()
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1, 1)
+        idx = cache.index.set_index("row")
+        labels = idx["label"] if "label" in idx.columns else None
+        self.labels = (
+            np.asarray(labels.loc[self.rows].astype("float32").fillna(-1.0), dtype=np.float32)
+            if labels is not None
+            else np.full(len(self.rows), -1.0, np.float32)
+        )
+        self.valid = idx.loc[self.rows, ["valid_h", "valid_w"]].to_numpy(np.int64)
+        self.varaspect = cache.spec.mode == "varaspect"
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        r = int(self.rows[i])
+        clip = torch.from_numpy(np.array(self.cache.clips[r])).permute(3, 0, 1, 2).float().div_(255.0)
+        flow = None
+        if self.cache.flow is not None:
+            q = torch.from_numpy(np.array(self.cache.flow[r])).permute(3, 0, 1, 2).float()
+            flow = q.mul_(2 * FLOW_BOUND / 255.0).sub_(FLOW_BOUND).div_(FLOW_BOUND)  # in [-1, 1]
+        vh, vw = (int(v) for v in self.valid[i])
+        if self.train:
+            clip, flow = self._augment(clip, flow, vh, vw)
+        clip = (clip - self.mean) / self.std
+        if self.varaspect:
+            clip[:, :, vh:, :] = 0
+            clip[:, :, :, vw:] = 0
+        item = {"clip": clip, "label": torch.tensor(self.labels[i]), "row": torch.tensor(r)}
+        if flow is not None:
+            item["flow"] = flow
+        if self.varaspect:
+            item["valid"] = torch.tensor([vh, vw])
+        return item
+
+    def _augment(self, clip, flow, vh, vw):
+        """Flip (within the valid extent), brightness and contrast; uses torch's seeded RNG."""
+        a = self.aug
+        if a.hflip and torch.rand(()) < a.hflip:
+            w = vw if self.varaspect else clip.shape[-1]
+            clip[..., :w] = clip[..., :w].flip(-1)
+            if flow is not None:
+                flow[..., :w] = flow[..., :w].flip(-1)
+                flow[0] = -flow[0]  # horizontal motion changes sign
+        if a.brightness:
+            clip = clip + (torch.rand(()) * 2 - 1) * a.brightness
+        if a.contrast:
+            m = clip.mean()
+            clip = (clip - m) * (1 + (torch.rand(()) * 2 - 1) * a.contrast) + m
+        return clip.clamp_(0, 1), flow
+
+
+def collate_clips(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Stack items; for variable-aspect batches trim padding to the largest valid extent."""
+    batch = {k: torch.stack([it[k] for it in items]) for k in items[0]}
+    if "valid" in batch:
+        h, w = (int(v) for v in batch["valid"].max(0).values)
+        batch["clip"] = batch["clip"][..., :h, :w].contiguous()
+    return batch
