@@ -14,10 +14,12 @@ import json
 import os
 import re
 import stat
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import fast_zip_decryption  # noqa: F401  (patches zipfile with a C ZipCrypto decrypter)
 import pyzipper
 
 from ..config import DataConfig
@@ -49,14 +51,52 @@ def _archive_error(archive: Path, problem: str, entry: str | None = None) -> Arc
     return ArchiveError(archive, f"entry '{entry}': {problem}" if entry else problem)
 
 
-def open_archive(path: str | Path) -> pyzipper.AESZipFile:
+class ArchiveReader:
+    """Reads members of one zip: AES ones through pyzipper, the rest through the standard zipfile.
+
+    The standard zipfile decrypts ZipCrypto with fast-zip-decryption's C
+    decrypter (about 50 MB/s instead of about 1 MB/s in pure Python), which
+    matters for multi-gigabyte archives like the real FVC ones.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._aes = pyzipper.AESZipFile(path, "r")
+        try:
+            self._std = zipfile.ZipFile(path, "r")
+        except BaseException:
+            self._aes.close()
+            raise
+        # Both parse the same central directory; names are unique once validated.
+        self._std_info = {i.filename: i for i in self._std.infolist()}
+
+    def infolist(self) -> list[pyzipper.ZipInfo]:
+        return self._aes.infolist()
+
+    def open(self, info: pyzipper.ZipInfo, pwd: bytes | None = None):
+        if getattr(info, "wz_aes_version", None) is not None:
+            return self._aes.open(info, pwd=pwd)
+        return self._std.open(self._std_info[info.filename], pwd=pwd)
+
+    def close(self) -> None:
+        self._aes.close()
+        self._std.close()
+
+    def __enter__(self) -> "ArchiveReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_archive(path: str | Path) -> ArchiveReader:
     """Open a zip (plain, ZipCrypto or AES) for reading, or raise ArchiveError."""
     path = Path(path)
     try:
-        return pyzipper.AESZipFile(path, "r")
+        return ArchiveReader(path)
     except FileNotFoundError as exc:
         raise _archive_error(path, "file not found") from exc
-    except (pyzipper.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, pyzipper.BadZipFile, OSError, ValueError) as exc:
         raise _archive_error(path, f"not a readable zip archive ({exc})") from exc
 
 
@@ -84,7 +124,7 @@ def is_encrypted(info: pyzipper.ZipInfo) -> bool:
     return bool(info.flag_bits & 0x1)
 
 
-def validate_archive(zf: pyzipper.AESZipFile, archive: Path, limits: DataConfig) -> list[tuple[pyzipper.ZipInfo, PurePosixPath]]:
+def validate_archive(zf: ArchiveReader, archive: Path, limits: DataConfig) -> list[tuple[pyzipper.ZipInfo, PurePosixPath]]:
     """Check every entry before anything is extracted; return the file members to extract."""
     members: list[tuple[pyzipper.ZipInfo, PurePosixPath]] = []
     seen: dict[str, str] = {}
@@ -125,7 +165,7 @@ def validate_archive(zf: pyzipper.AESZipFile, archive: Path, limits: DataConfig)
     return members
 
 
-def check_password(zf: pyzipper.AESZipFile, archive: Path, members: list, password: str | None) -> bytes | None:
+def check_password(zf: ArchiveReader, archive: Path, members: list, password: str | None) -> bytes | None:
     """Verify the password on the smallest encrypted member (read whole, so the CRC/HMAC is checked)."""
     encrypted = [info for info, _ in members if is_encrypted(info)]
     if not encrypted:
@@ -142,7 +182,7 @@ def check_password(zf: pyzipper.AESZipFile, archive: Path, members: list, passwo
         if "password" in str(exc).lower():
             raise _archive_error(archive, "wrong password") from exc
         raise _archive_error(archive, f"cannot decrypt ({exc})", probe.filename) from exc
-    except (pyzipper.BadZipFile, zlib.error, EOFError) as exc:
+    except (zipfile.BadZipFile, pyzipper.BadZipFile, zlib.error, EOFError) as exc:
         # ZipCrypto's one-byte check passes 1 time in 256 with a wrong password;
         # the CRC/HMAC (or the inflater) then fails.
         raise _archive_error(archive, f"wrong password (decrypted data fails its check: {exc})") from exc
@@ -252,7 +292,7 @@ def _extract_member(zf, archive: Path, info, target: Path, pwd: bytes | None) ->
                 raise _archive_error(archive, f"entry is truncated ({written:,} of {declared:,} bytes)", info.filename)
     except RuntimeError as exc:
         raise _archive_error(archive, f"cannot decrypt ({exc})", info.filename) from exc
-    except (pyzipper.BadZipFile, zlib.error, EOFError) as exc:
+    except (zipfile.BadZipFile, pyzipper.BadZipFile, zlib.error, EOFError) as exc:
         raise _archive_error(archive, f"corrupt entry ({exc})", info.filename) from exc
     except NotImplementedError as exc:
         raise _archive_error(archive, f"unsupported compression ({exc})", info.filename) from exc
