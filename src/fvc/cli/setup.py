@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         )] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
-        """Extract the FVC archives safely and match video files to FVC.csv / FVC_dup.csv rows."""
+        """Extract the FVC archives safely and match the videos to FVC.csv / FVC_dup.csv rows."""
         ws, cfg = open_workspace(workspace)
         report = run_setup(ws, cfg, archives, password)
         print_setup_report(report)
