@@ -1,0 +1,187 @@
+"""The edits that make a fake, as frame operations with realistic traces.
+
+Each kind leaves the traces a forensic analyst would look for, over the
+whole clip, while the picture content stays drawn from the same scenes as
+real footage:
+
+- ``splice``: an object from another photograph, pasted with a feathered mask;
+  it carries no sensor noise and no motion blur, unlike the footage around it.
+- ``timeline``: frame-rate conversion by duplication, dropped frames, a speed
+  ramp, a looped or reversed segment (duplicate frames, motion jumps).
+- ``reuse``: old footage re-encoded from a low-resolution or already heavily
+  compressed copy (upscaling blur, 8x8 blocking, double quantisation).
+- ``cgi``: a noise-free, supersampled rendering of the scene, no hand shake.
+- ``overlay``: a caption bar, text and a sticker added in an editor.
+
+Everything but ``cgi`` is applied to the decoded camera recording and
+encoded again, as an editor would (the double compression is a trace too).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .scenes import SCENE_IMAGES, load_image
+from .seeding import rng_for
+
+MANIPULATIONS = ("splice", "timeline", "reuse", "cgi", "overlay")
+TIMELINE_EDITS = ("dup", "drop", "ramp", "loop", "reverse")
+REUSE_EDITS = ("upscale", "recompress")
+CAPTIONS = ("BREAKING NEWS", "SHOCKING FOOTAGE", "WATCH UNTIL THE END", "CAUGHT ON CAMERA", "EXCLUSIVE",
+            "YOU WON'T BELIEVE THIS", "LIVE", "MUST SEE", "UNBELIEVABLE", "REAL VIDEO")
+
+
+@dataclass(frozen=True)
+class FakeSpec:
+    """Which manipulation a fake gets, with its variant and a seed for its details."""
+
+    kind: str
+    variant: str
+    seed: int
+    scale: float = 1.0  # reuse/upscale: size of the old low-resolution copy
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.variant}"
+
+
+def draw_fake(seed: int, key: str, kind: str) -> FakeSpec:
+    rng = rng_for(seed, "fake", key)
+    if kind == "timeline":
+        variant = str(rng.choice(TIMELINE_EDITS))
+    elif kind == "reuse":
+        variant = str(rng.choice(REUSE_EDITS))
+    elif kind == "splice":
+        variant = str(rng.choice([n for n in SCENE_IMAGES if n not in ("grass", "gravel", "brick")]))
+    elif kind == "overlay":
+        variant = str(rng.choice(["caption", "caption+sticker", "ticker"]))
+    elif kind == "cgi":
+        variant = "render"
+    else:
+        raise ValueError(f"unknown manipulation {kind!r}")
+    return FakeSpec(kind, variant, int(rng.integers(0, 2**62)), float(rng.uniform(0.3, 0.5)))
+
+
+# ---------------------------------------------------------------- timeline
+
+def timeline_map(fake: FakeSpec, n_out: int) -> np.ndarray:
+    """Source frame times (in frames of the output rate) for each output frame.
+
+    Non-integer steps below 1 repeat frames (duplicates); steps above 1 skip
+    frames (motion jumps); loops and reversals jump back in time.
+    """
+    rng = rng_for(fake.seed, "timeline")
+    j = np.arange(n_out, dtype=np.float64)
+    r = rng.uniform(0.5, 0.75)  # e.g. 15 fps footage conformed to 25 fps by duplication
+
+    def conform(times: np.ndarray) -> np.ndarray:
+        return np.floor(times * r) / r
+
+    if fake.variant == "dup":
+        return conform(j)
+    if fake.variant == "drop":
+        steps = rng.choice([1.0, 2.0, 3.0], size=n_out, p=[0.55, 0.3, 0.15])
+        return np.concatenate([[0.0], np.cumsum(steps[:-1])])
+    if fake.variant == "ramp":
+        phase = rng.uniform(0, 2 * math.pi)
+        speed = 1.1 + 0.9 * np.sin(2 * math.pi * j / max(8.0, n_out / 2.0) + phase)  # 0.2x .. 2x
+        return np.floor(np.concatenate([[0.0], np.cumsum(speed[:-1])]))
+    seg = max(4, int(rng.integers(max(4, n_out // 6), max(5, n_out // 3))))
+    if fake.variant == "loop":
+        times = j % seg
+    else:  # reverse: forward, then the same segment backwards, repeated (boomerang)
+        period = 2 * seg - 2
+        k = j % period
+        times = np.where(k < seg, k, period - k)
+    start = float(rng.integers(0, max(1, n_out // 3)))
+    return conform(times) + start
+
+
+# ---------------------------------------------------------------- splice
+
+@functools.lru_cache(maxsize=4)
+def splice_layer(fake: FakeSpec, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pasted object (float RGB, noise-free, sharp) and its feathered alpha mask."""
+    rng = rng_for(fake.seed, "splice")
+    src = load_image(fake.variant)
+    oh = max(8, int(height * rng.uniform(0.45, 0.7)))
+    ow = max(8, int(oh * rng.uniform(0.7, 1.4)))
+    ow = min(ow, int(width * 0.75))
+    sh, sw = src.shape[:2]
+    ch = int(sh * rng.uniform(0.3, 0.6))
+    cw = min(sw, max(4, int(ch * ow / oh)))
+    y0, x0 = int(rng.integers(0, sh - ch + 1)), int(rng.integers(0, sw - cw + 1))
+    patch = cv2.resize(src[y0:y0 + ch, x0:x0 + cw], (ow, oh), interpolation=cv2.INTER_AREA)
+    # An irregular blob: an ellipse whose radius wobbles with angle.
+    yy, xx = np.mgrid[0:oh, 0:ow].astype(np.float32)
+    dy, dx = (yy - oh / 2) / (oh / 2), (xx - ow / 2) / (ow / 2)
+    ang = np.arctan2(dy, dx)
+    wob = 0.85 + sum(rng.uniform(0, 0.06) * np.sin(k * ang + rng.uniform(0, 6.3)) for k in (2, 3, 5))
+    mask = (np.sqrt(dx * dx + dy * dy) < wob).astype(np.float32)
+    feather = max(1.0, 0.06 * min(oh, ow))
+    mask = cv2.GaussianBlur(mask, (0, 0), feather)
+    return patch.astype(np.float32), mask
+
+
+def apply_splice(frame: np.ndarray, fake: FakeSpec, t: int, n_frames: int) -> np.ndarray:
+    """Composite the object into one decoded frame; it glides along its own straight path."""
+    h, w = frame.shape[:2]
+    patch, mask = splice_layer(fake, w, h)
+    rng = rng_for(fake.seed, "splice-path")
+    start, end = rng.uniform(0.15, 0.85, size=2), rng.uniform(0.15, 0.85, size=2)
+    a = t / max(1, n_frames - 1)
+    cx, cy = (start + (end - start) * a) * (w, h)
+    ph, pw = mask.shape
+    x0, y0 = int(round(cx - pw / 2)), int(round(cy - ph / 2))
+    fx0, fy0, fx1, fy1 = max(0, x0), max(0, y0), min(w, x0 + pw), min(h, y0 + ph)
+    if fx1 <= fx0 or fy1 <= fy0:
+        return frame
+    out = frame.astype(np.float32) / 255.0
+    m = mask[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0, None]
+    p = patch[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
+    region = out[fy0:fy1, fx0:fx1]
+    out[fy0:fy1, fx0:fx1] = region * (1 - m) + p * m
+    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+# ---------------------------------------------------------------- overlay
+
+def apply_overlay(frame: np.ndarray, fake: FakeSpec, t: int, fps: float) -> np.ndarray:
+    """A caption bar with text (and a sticker or a scrolling ticker), drawn noise-free."""
+    rng = rng_for(fake.seed, "overlay")
+    h, w = frame.shape[:2]
+    text = str(rng.choice(CAPTIONS))
+    bar_h = max(6, int(h * rng.uniform(0.14, 0.22)))
+    top = bool(rng.random() < 0.3)
+    y0 = 0 if top else h - bar_h
+    colour = np.array([(20, 20, 20), (160, 10, 10), (10, 30, 120)][int(rng.integers(0, 3))], np.float32)
+    out = frame.copy()
+    bar = out[y0:y0 + bar_h].astype(np.float32)
+    out[y0:y0 + bar_h] = (bar * 0.35 + colour * 0.65).astype(np.uint8)
+    scale = max(0.3, bar_h / 40)
+    thick = max(1, int(round(scale * 1.5)))
+    x = int(w * 0.04)
+    if fake.variant == "ticker":
+        x = int(w - (t * w / (2.5 * fps)) % (w + 10 * bar_h))
+    cv2.putText(out, text, (x, y0 + int(bar_h * 0.7)), cv2.FONT_HERSHEY_DUPLEX, scale, (255, 255, 255), thick,
+                cv2.LINE_AA)
+    if fake.variant == "caption+sticker":
+        r = max(4, int(h * 0.09))
+        centre = (int(w - 1.6 * r), int(1.6 * r) if not top else int(h - 1.6 * r))
+        cv2.circle(out, centre, r, (250, 200, 20), -1, cv2.LINE_AA)
+        cv2.putText(out, "!", (centre[0] - r // 4, centre[1] + r // 2), cv2.FONT_HERSHEY_SIMPLEX,
+                    max(0.3, r / 14), (200, 0, 0), max(1, r // 6), cv2.LINE_AA)
+    return out
+
+
+# ---------------------------------------------------------------- reuse
+
+def upscale(frame: np.ndarray, width: int, height: int, seed: int) -> np.ndarray:
+    """Blow a low-resolution copy back up to the published size."""
+    interp = cv2.INTER_LINEAR if seed % 2 else cv2.INTER_CUBIC
+    return cv2.resize(frame, (width, height), interpolation=interp)

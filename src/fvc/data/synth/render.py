@@ -1,0 +1,76 @@
+"""Making one file of the corpus from its job: render, manipulate, encode.
+
+Fakes other than CGI go through a camera recording first (an intermediate
+file), are decoded, edited and encoded again, like footage passing through
+an editor. Near-duplicates decode their parent's file and re-encode it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .corpus import VideoJob
+from .encode import EncodeSpec, bitrate_for, decode_frames, encode_frames
+from .manipulations import apply_overlay, apply_splice, timeline_map, upscale
+from .scenes import render_frame
+from .seeding import key_int, rng_for
+
+
+def make_video(job: VideoJob, out_dir: Path, seed: int) -> Path:
+    """Write the job's file into ``out_dir`` and return its path."""
+    out = Path(out_dir) / job.file_name
+    vseed = key_int(seed, "video", job.file_name)
+    if job.neardup is not None:
+        parent = Path(out_dir) / job.parent
+        encode_frames(out, job.neardup.apply(decode_frames(parent)), job.encode, vseed)
+        return out
+    scene, n = job.scene, job.n_frames
+    if job.fake is None:
+        encode_frames(out, (render_frame(scene, t) for t in range(n)), job.encode, vseed)
+        return out
+    fake = job.fake
+    if fake.kind == "cgi":
+        encode_frames(out, (render_frame(scene, t, cgi=True) for t in range(n)), job.encode, vseed)
+        return out
+    rng = rng_for(seed, "pass1", job.file_name)
+    tmp = Path(out_dir) / f".pass1-{Path(job.file_name).stem}.mp4"
+    fps = float(job.encode.fps)
+    try:
+        if fake.kind == "reuse":
+            tmp = _old_copy(tmp, job, rng, vseed)
+        else:
+            times = timeline_map(fake, n) if fake.kind == "timeline" else range(n)
+            camera = EncodeSpec("mp4", scene.width, scene.height, job.encode.fps,
+                                bitrate_for(scene.width, scene.height, fps, rng.uniform(0.12, 0.3)),
+                                int(round(fps)) * int(rng.integers(1, 3)), fast=True)
+            encode_frames(tmp, (render_frame(scene, float(t)) for t in times), camera, vseed)
+        frames = decode_frames(tmp)
+        if fake.kind == "splice":
+            frames = (apply_splice(f, fake, t, n) for t, f in enumerate(frames))
+        elif fake.kind == "overlay":
+            frames = (apply_overlay(f, fake, t, fps) for t, f in enumerate(frames))
+        elif fake.kind == "reuse":
+            w, h = job.encode.width, job.encode.height
+            frames = (upscale(f, w, h, fake.seed) if f.shape[:2] != (h, w) else f for f in frames)
+        encode_frames(out, frames, job.encode, vseed)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _old_copy(tmp: Path, job: VideoJob, rng, vseed: int) -> Path:
+    """Re-used footage: a heavily compressed copy, small (``upscale``) or at full size (``recompress``)."""
+    fake, scene = job.fake, job.scene
+    if fake.variant == "upscale":
+        w = max(16, int(round(scene.width * fake.scale / 2)) * 2)
+        h = max(16, int(round(scene.height * fake.scale / 2)) * 2)
+        scene = scene.with_size(w, h)
+        container, bpp = ("mp4", "avi")[int(rng.integers(0, 2))], rng.uniform(0.04, 0.08)
+    else:
+        container, bpp = "avi", rng.uniform(0.02, 0.04)  # MPEG-4 part 2: coarse 8x8 DCT blocks
+    fps = float(job.encode.fps)
+    old = EncodeSpec(container, scene.width, scene.height, job.encode.fps,
+                     bitrate_for(scene.width, scene.height, fps, bpp), int(round(fps)) * 2, fast=True)
+    tmp_old = tmp.with_suffix(f".{container}")
+    encode_frames(tmp_old, (render_frame(scene, t) for t in range(job.n_frames)), old, vseed)
+    return tmp_old
