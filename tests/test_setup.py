@@ -317,3 +317,27 @@ def test_folder_errors(tmp_path, layout, problem):
     with pytest.raises(InputError, match=problem) as err:
         run_setup(Workspace(tmp_path / "ws"), FvcConfig(), src)
     assert str(src) in str(err.value)
+
+
+# ---------------------------------------------------------------- generated corpus end to end
+
+
+def test_synth_corpus_sets_up_completely(tmp_path, capsys):
+    """fvc synth's archives (ZipCrypto and AES, default password) -> setup: every file matches its row."""
+    build = pytest.importorskip("fvc.data.synth.build", reason="the generated corpus (fvc synth) is not installed")
+    corpus = tmp_path / "corpus"
+    build.build_corpus(corpus, n_videos=12, seed=3, max_height=144, max_duration=2.0, workers=1)
+    truth = pd.read_csv(corpus / "ground_truth.csv", dtype=str)
+    ws = Workspace(tmp_path / "ws")
+    code, out, err = run_cli(["setup", "--archives", str(corpus), "-w", str(ws.root),
+                              "--password", build.resolve_password(None)], capsys)
+    assert code == 0, err
+    videos = ws.read("videos")
+    assert len(videos) == len(truth) and ws.read("unmatched_files").empty
+    merged = videos.assign(file_name=[Path(p).name for p in videos["path"]]).merge(truth, on="file_name")
+    assert len(merged) == len(truth)
+    assert (merged["label_raw_x"] == merged["label_raw_y"]).all()
+    assert (merged["cascade_id_x"] == merged["cascade_id_y"]).all()
+    again = run_setup(ws, FvcConfig(), corpus, build.resolve_password(None))
+    assert again.extracted == 0 and again.skipped == len(truth) + 2  # + FVC.csv, FVC_dup.csv
+    pd.testing.assert_frame_equal(ws.read("videos"), videos)
