@@ -347,3 +347,19 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert (rep.extracted, rep.skipped) == (len(MEMBERS) - 2, 2)
     for name, content in MEMBERS.items():
         assert (dest / name).read_bytes() == content
+
+
+def test_file_and_folder_with_the_same_path_refused(tmp_path):
+    arc = write_raw_zip(tmp_path / "x.zip", [(zipfile.ZipInfo("a.mp4"), b"1"), (zipfile.ZipInfo("a.mp4/b.mp4"), b"2")])
+    with pytest.raises(ArchiveError, match=r"x\.zip: entry 'a\.mp4': entry is both a file and a folder"):
+        extract_archive(arc, tmp_path / "out")
+
+
+def test_write_failure_is_a_clear_error(tmp_path):
+    """An OSError while writing (here: a file where a folder must go) is one line, not a traceback."""
+    arc = write_aes_zip(tmp_path / "FVC1.zip", {"sub/v.mp4": b"data"}, None)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "sub").write_bytes(b"in the way")
+    with pytest.raises(ArchiveError, match=r"FVC1\.zip: entry 'sub/v\.mp4': cannot write .*sub/v\.mp4"):
+        extract_archive(arc, dest)

@@ -162,6 +162,10 @@ def validate_archive(zf: ArchiveReader, archive: Path, limits: DataConfig) -> li
                 name,
             )
         members.append((info, rel))
+    folders = {parent.as_posix().lower() for _, rel in members for parent in rel.parents}
+    for info, rel in members:
+        if rel.as_posix().lower() in folders:
+            raise _archive_error(archive, "entry is both a file and a folder of other entries", info.filename)
     return members
 
 
@@ -296,6 +300,8 @@ def _extract_member(zf, archive: Path, info, target: Path, pwd: bytes | None) ->
         raise _archive_error(archive, f"corrupt entry ({exc})", info.filename) from exc
     except NotImplementedError as exc:
         raise _archive_error(archive, f"unsupported compression ({exc})", info.filename) from exc
+    except OSError as exc:  # disk full, permission denied, ...
+        raise _archive_error(archive, f"cannot write {target} ({exc.strerror or exc})", info.filename) from exc
     return written, crc & 0xFFFFFFFF
 
 
