@@ -56,9 +56,9 @@ def find_videos(folder: Path, exclude: Iterable[Path] = ()) -> list[Path]:
 
 def display_path(path: Path, root: Path) -> str:
     """Relative to the workspace root when inside it, else absolute (the videos table contract)."""
-    path = Path(path).absolute()
+    path = Path(path).resolve()
     try:
-        return path.relative_to(root.absolute()).as_posix()
+        return path.relative_to(Path(root).resolve()).as_posix()
     except ValueError:
         return str(path)
 
