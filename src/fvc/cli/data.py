@@ -22,7 +22,7 @@ def index(
     print_table("Video index", index_summary(table))
     bad = table[table["error"].notna()]
     for _, row in bad.head(10).iterrows():
-        console.print(f"[yellow]unreadable:[/] {row['error']}", highlight=False)
+        console.print("unreadable: " + str(row["error"]), markup=False, highlight=False)
     console.print(f"{summary.done} videos indexed, {summary.failed} unreadable -> {summary.table}")
     console.print(f"plots -> {ws.plots_dir}")
 
