@@ -54,7 +54,7 @@ class ModelSpec:
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
-_loaded = False
+_loaded: set[str] = set()
 
 
 def register(spec: ModelSpec) -> ModelSpec:
@@ -79,30 +79,29 @@ def register_model(
     return deco
 
 
-def _load_providers() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for mod in _PROVIDERS:
-        if importlib.util.find_spec(mod) is not None:
+def _load_providers(only: tuple[str, ...] = _PROVIDERS) -> None:
+    # Deep models import torch (seconds): load them only when a lookup needs them.
+    for mod in only:
+        if mod not in _loaded and importlib.util.find_spec(mod) is not None:
             importlib.import_module(mod)
-    _loaded = True
+            _loaded.add(mod)
 
 
 def list_models(family: str | None = None) -> list[ModelSpec]:
     """Every registered model (optionally one family), sorted by id."""
-    _load_providers()
+    _load_providers(_PROVIDERS[:1] if family == "features" else _PROVIDERS)
     specs = [s for s in _REGISTRY.values() if family is None or s.family == family]
     return sorted(specs, key=lambda s: _sort_key(s.id))
 
 
 def get_model_spec(id_or_name: str) -> ModelSpec:
     """Look a model up by id, alias or name (case-insensitive); unknown -> InputError listing ids."""
-    _load_providers()
     key = str(id_or_name).strip().lower()
-    for spec in _REGISTRY.values():
-        if key == spec.id.lower() or key == spec.name.lower() or key in (a.lower() for a in spec.aliases):
-            return spec
+    for providers in (_PROVIDERS[:1], _PROVIDERS):
+        _load_providers(providers)
+        for spec in _REGISTRY.values():
+            if key == spec.id.lower() or key == spec.name.lower() or key in (a.lower() for a in spec.aliases):
+                return spec
     known = ", ".join(s.id for s in list_models())
     raise InputError("--model", f"unknown model '{id_or_name}'; known ids: {known}")
 

@@ -1,0 +1,165 @@
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from fvc.config import FvcConfig
+from fvc.features.extract import feature_names
+from fvc.models.registry import get_model_spec
+from fvc.training import cv as cv_mod
+from fvc.training.cv import load_feature_data, run_feature_cv
+from fvc.training.events import RecordingObserver, TrainObserver
+from fvc.training.preprocess import build_preprocessor
+from fvc.training.results import read_metrics, read_oof
+from fvc.training.run_config import RunConfig, TrainContext
+from fvc.workspace import Workspace
+
+NAMES = feature_names()[:8]
+
+
+def make_ws(root, n=60, copies=1, signal=2.0, seed=0, shuffle=False):
+    """A features table + splits: n source videos, ``copies`` rows each, first 3 features carry the label."""
+    ws = Workspace(root).ensure()
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    true = labels.copy()
+    if shuffle:
+        labels = rng.permutation(labels)
+    rows, splits = [], []
+    for i in range(n):
+        g, fold = f"g{i // 2}", (i // 2) % 5
+        splits.append({"video_id": f"v{i}", "cascade_id": g, "group_id": g, "label": labels[i], "fold": fold})
+        base = rng.normal(size=len(NAMES))
+        base[:3] += signal * true[i]
+        for c in range(copies):
+            x = base + rng.normal(scale=0.3, size=len(NAMES))
+            rows.append({"video_id": f"v{i}_{c}", "source_video_id": f"v{i}", "fold": fold, "label": labels[i],
+                         **dict(zip(NAMES, x)), "error": None})
+    df = pd.DataFrame(rows)
+    df["label"] = df["label"].astype("Int64")
+    sp = pd.DataFrame(splits)
+    sp["label"] = sp["label"].astype("Int64")
+    ws.write("features_stage2", df)
+    ws.write("splits", sp)
+    return ws
+
+
+class FitSpy(TransformerMixin, BaseEstimator):
+    """Records the row ids of every fit, tagged with the outer fold being run."""
+
+    log: list = []
+    current = {"fold": None}
+
+    def fit(self, X, y=None, **kw):
+        FitSpy.log.append((FitSpy.current["fold"], set(X.index)))
+        return self
+
+    def transform(self, X):
+        return X
+
+
+class FoldTracker(TrainObserver):
+    def on_fold_start(self, fold):
+        FitSpy.current["fold"] = fold
+
+    def on_fold_end(self, fold, metrics, artifacts):
+        FitSpy.current["fold"] = "final"
+
+
+def _ctx(ws, model="5a", observers=(), **rc):
+    rc = RunConfig(model=model, **rc)
+    return TrainContext.build(ws, FvcConfig(), rc, observers=list(observers))
+
+
+def test_preprocessing_and_search_never_see_the_test_fold(tmp_path):
+    ws = make_ws(tmp_path / "ws", n=60, copies=2)
+    FitSpy.log.clear()
+    est = Pipeline([("spy", FitSpy())] + build_preprocessor() + [("clf", LogisticRegression(max_iter=500))])
+    ctx = _ctx(ws, observers=[FoldTracker()], grid={"clf__C": [0.1, 1.0]})
+    run_feature_cv(ctx, est)
+    data = load_feature_data(ws, [2])
+    test_ids = {k: set(data.X.index[data.folds == k]) for k in range(5)}
+    cv_fits = [(f, ids) for f, ids in FitSpy.log if f != "final"]
+    # per outer fold: 2 grid points x 3 inner folds + 1 refit on the training folds
+    assert len(cv_fits) == 5 * (2 * 3 + 1)
+    for fold, ids in cv_fits:
+        assert not ids & test_ids[fold], f"fold {fold}: a fit saw test rows"
+    refits = [ids for f, ids in cv_fits if len(ids) == len(data.X) - len(test_ids[f])]
+    assert len(refits) == 5
+    # the final model (after CV) is the only fit allowed to see every row
+    assert any(len(ids) == len(data.X) for f, ids in FitSpy.log if f == "final")
+
+
+def test_fold_models_imputer_statistics_come_from_training_rows(tmp_path, monkeypatch):
+    ws = make_ws(tmp_path / "ws", n=40)
+    df = ws.read("features_stage2")
+    # a wildly different value only in fold 0 rows: would shift a leaking median
+    df.loc[df["fold"] == 0, NAMES[5]] = 1e6
+    df.loc[df.index[::3], NAMES[5]] = np.nan
+    ws.write("features_stage2", df)
+    seen = []
+    orig = cv_mod.grouped_search
+
+    def spy(*a, **kw):
+        res = orig(*a, **kw)
+        seen.append(res.estimator.named_steps["impute"].statistics_[5])
+        return res
+
+    monkeypatch.setattr(cv_mod, "grouped_search", spy)
+    run_feature_cv(_ctx(ws, grid={}), Pipeline(build_preprocessor() + [("clf", LogisticRegression())]))
+    assert len(seen) == 6  # 5 fold models + the final model
+    assert seen[0] < 1e5  # the fold-0 model's median comes from folds 1-4 only
+    train0 = df[df["fold"] != 0][NAMES[5]]
+    assert seen[0] == pytest.approx(train0.median())
+
+
+def test_shuffled_labels_give_chance_auc(tmp_path):
+    ws = make_ws(tmp_path / "ws", n=400, shuffle=True, seed=3)
+    res = get_model_spec("5a").run_cv(_ctx(ws, grid={"clf__C": [1.0]}))
+    assert res.summary["pooled"]["roc_auc"] == pytest.approx(0.5, abs=0.1)
+    assert res.mean["roc_auc"] == pytest.approx(0.5, abs=0.1)
+
+
+def test_signal_is_found_and_results_layout(tmp_path):
+    ws = make_ws(tmp_path / "ws", n=60, copies=3)
+    rec = RecordingObserver()
+    res = get_model_spec("5a").run_cv(_ctx(ws, observers=[rec], grid={"clf__C": [0.1, 1.0]}))
+    assert res.mean["roc_auc"] > 0.9
+    m = read_metrics(ws, "5a")
+    assert m["level"] == "video" and m["n_rows"] == 180 and m["n_videos"] == 60
+    assert sum(f["n"] for f in m["folds"]) == 60  # copies aggregated: each source video counted once
+    assert m["config_hash"] == res.config_hash and m["final_model"] == "model.joblib"
+    oof = read_oof(ws, "5a")
+    assert set(oof.columns) >= {"video_id", "source_video_id", "fold", "label", "prob"} and len(oof) == 180
+    names = rec.names()
+    assert names[0] == "run_start" and names[-1] == "run_end"
+    assert names.count("fold_start") == 5 and names.count("search_point") == 10
+    assert (tmp_path / "ws" / "results" / "5a" / "feature_importance.csv").exists()
+
+
+def test_failed_rows_are_skipped_warned_and_counted(tmp_path):
+    ws = make_ws(tmp_path / "ws", n=40)
+    df = ws.read("features_stage2")
+    df.loc[0, "error"] = "v0.mp4: decode failed"
+    df.loc[0, NAMES] = np.nan
+    df.loc[1, NAMES] = np.nan  # no error text but nothing extracted
+    ws.write("features_stage2", df)
+    with pytest.warns(UserWarning, match="skipping 2 video"):
+        res = get_model_spec("5a").run_cv(_ctx(ws, grid={}))
+    m = json.loads((res.result_dir / "metrics.json").read_text())
+    assert m["n_failed_videos"] == 2 and m["failed_video_ids"] == ["v0_0", "v1_0"]
+
+
+def test_unknown_fold_and_missing_table_errors(tmp_path):
+    from fvc.errors import InputError
+
+    ws = make_ws(tmp_path / "ws", n=40)
+    with pytest.raises(InputError, match="fold"):
+        get_model_spec("5a").run_cv(_ctx(ws, folds=[7]))
+    with pytest.raises(InputError, match="fvc features --stage 4"):
+        get_model_spec("5alpha").run_cv(_ctx(ws, model="5alpha", feature_stages=[2, 4]))

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from fvc.cli import app
+from fvc.config import FvcConfig
+from fvc.errors import InputError
+from fvc.models.registry import ModelSpec, get_model_spec, list_models, register, resolve_models
+from fvc.training.results import load_model, read_metrics, read_oof
+from fvc.training.run_config import RunConfig, TrainContext, default_run_config
+
+from test_cv import make_ws
+
+FEATURE_IDS = ["5a", "5alpha", "5b", "5beta-xgb", "5beta-lgbm", "5beta-cat"]
+
+
+def test_registry_lists_feature_models_with_metadata():
+    ids = [s.id for s in list_models("features")]
+    assert set(FEATURE_IDS) <= set(ids) and ids.index("5a") < ids.index("5b")
+    for s in list_models("features"):
+        assert s.family == "features" and s.inputs and s.description and callable(s.run_cv)
+    assert get_model_spec("XGBoost").id == "5beta-xgb"
+    assert get_model_spec("5beta").id == "5beta-xgb"
+    assert [s.id for s in resolve_models("5a,5b")] == ["5a", "5b"]
+    assert "5alpha" in [s.id for s in resolve_models("all")]
+
+
+def test_unknown_model_lists_known_ids():
+    with pytest.raises(InputError, match="known ids: .*5a"):
+        get_model_spec("nope")
+
+
+def test_register_rejects_conflicting_id():
+    spec = get_model_spec("5a")
+    with pytest.raises(ValueError, match="already registered"):
+        register(ModelSpec(id="5a", name="x", family="features", inputs="-", description="-", run_cv=lambda c: None))
+    with pytest.raises(ValueError, match="family"):
+        ModelSpec(id="zz", name="x", family="other", inputs="-", description="-", run_cv=spec.run_cv)
+
+
+@pytest.mark.parametrize("model_id", [m for m in FEATURE_IDS if m != "5alpha"])
+def test_every_stage2_model_trains_and_saves(tmp_path, model_id):
+    ws = make_ws(tmp_path / "ws", n=40, signal=3.0)
+    rc = default_run_config(model_id)
+    rc.grid = {k: v[:1] for k, v in rc.grid.items()}  # one grid point keeps the test fast
+    res = get_model_spec(model_id).run_cv(TrainContext.build(ws, FvcConfig(), rc))
+    assert res.mean["roc_auc"] > 0.8
+    bundle = load_model(res.final_model_path, expect_hash=rc.hash())
+    feats = ws.read("features_stage2")
+    prob = bundle.predict_proba(feats)
+    assert prob.shape == (len(feats),) and np.all((prob >= 0) & (prob <= 1))
+    with pytest.raises(InputError, match="config"):
+        load_model(res.final_model_path, expect_hash="other")
+
+
+def test_5alpha_joins_stage4_features(tmp_path):
+    ws = make_ws(tmp_path / "ws", n=40, signal=3.0)
+    s4 = ws.read("features_stage2").assign(is_upscaled=1.0, is_downscaled=0.0)
+    ws.write("features_stage4", s4)
+    rc = default_run_config("5alpha")
+    assert rc.feature_stages == [2, 4]
+    rc.grid = {"clf__C": [1.0], "clf__l1_ratio": [0.5]}
+    res = get_model_spec("5alpha").run_cv(TrainContext.build(ws, FvcConfig(), rc))
+    assert res.summary["extra"]["n_features_in"] == 2 * 8 + 2
+    assert any(c.startswith("s4_") for c in load_model(res.final_model_path).columns)
+
+
+def test_cli_train_config_roundtrip_reproduces(tmp_path):
+    ws = make_ws(tmp_path / "ws", n=40)
+    runner = CliRunner()
+    cfg_path = tmp_path / "run.yaml"
+    r = runner.invoke(app, ["train", "-w", str(ws.root), "--model", "5a", "--save-config", str(cfg_path),
+                            "--no-tracking", "--folds", "5"])
+    assert r.exit_code == 0, r.output
+    first = read_oof(ws, "5a")
+    h = read_metrics(ws, "5a")["config_hash"]
+    assert RunConfig.from_yaml(cfg_path).hash() == h
+    r = runner.invoke(app, ["train", "-w", str(ws.root), "--config", str(cfg_path), "--no-tracking"])
+    assert r.exit_code == 0, r.output
+    assert read_metrics(ws, "5a")["config_hash"] == h
+    np.testing.assert_allclose(read_oof(ws, "5a")["prob"], first["prob"])
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ws = make_ws(tmp_path / "ws", n=40)
+    fvc = str(Path(sys.executable).with_name("fvc"))
+    for args, needle in ((["--model", "nope"], "unknown model"), (["--model", "5a", "--folds", "3"], "fvc splits"),
+                         (["--model", "5alpha"], "fvc features --stage 4")):
+        p = subprocess.run([fvc, "train", "-w", str(ws.root), "--no-tracking", *args], capture_output=True, text=True)
+        assert p.returncode == 2 and needle in p.stderr and "Traceback" not in p.stderr
+
+
+def test_cli_models_lists_ids():
+    r = CliRunner().invoke(app, ["models", "--family", "features"])
+    assert r.exit_code == 0 and "5beta-lgbm" in r.output and "features" in r.output
