@@ -46,12 +46,13 @@ def ws(tmp_path_factory) -> Workspace:
         d = ws.results_dir / model
         d.mkdir(parents=True)
         (d / "metrics.json").write_text(json.dumps({
-            "model_id": model, "family": "sklearn", "n_folds": 3,
-            "summary": {"roc_auc": {"mean": auc, "std": 0.03}, "f1": {"mean": 0.7, "std": 0.1}},
+            # the layout of fvc.training.results.build_summary
+            "model_id": model, "family": "features", "n_videos": 10,
+            "mean": {"roc_auc": auc, "f1": 0.7}, "std": {"roc_auc": 0.03, "f1": 0.1}, "pooled": {"roc_auc": 0.5},
             "folds": [{"fold": 0, "roc_auc": auc}], "confusion_matrix": [[3, 1], [1, 3]],
         }))
         pd.DataFrame({"video_id": ids[:10], "fold": [i % 3 for i in range(10)],
-                      "label": [1, 0] * 5, "prob_fake": np.linspace(0.05, 0.95, 10)}).to_parquet(
+                      "label": [1, 0] * 5, "prob": np.linspace(0.05, 0.95, 10)}).to_parquet(
             d / "oof_predictions.parquet")
     logd = ws.root / "experiments"
     logd.mkdir()
@@ -72,7 +73,7 @@ def test_views_cover_every_table(ws):
         assert an.sql('SELECT count(*) AS n FROM "index"')["n"][0] == 12
         preds = an.sql("SELECT model_id, count(*) AS n FROM predictions GROUP BY 1 ORDER BY 1")
         assert preds.to_dict("list") == {"model_id": ["5a", "5b"], "n": [10, 10]}
-        res = an.sql('SELECT model_id, "summary.roc_auc.mean" AS auc FROM results ORDER BY model_id')
+        res = an.sql('SELECT model_id, "mean.roc_auc" AS auc FROM results ORDER BY model_id')
         assert res["auc"].tolist() == [0.81, 0.92]
         log = an.sql("SELECT event, fold FROM experiment_log ORDER BY ts")
         assert log["event"].tolist() == ["run_start", "fold_end", "run_end"]
@@ -95,7 +96,7 @@ def test_cv_summary_orders_by_auc(ws):
         df = run_named(an, "cv_summary")
     assert df["model_id"].tolist() == ["5b", "5a"]
     assert df["roc_auc_mean"].tolist() == [0.92, 0.81]
-    assert {"roc_auc_std", "f1_mean", "family", "n_folds"} <= set(df.columns)
+    assert {"roc_auc_std", "f1_mean", "family", "n_videos"} <= set(df.columns)
 
 
 def test_feature_stats_by_label(ws):

@@ -38,7 +38,7 @@ def make_workspace(root) -> Workspace:
     feats["label"] = label
     feats["error"] = None
     ws.write("features_stage2", feats)
-    ws.write("splits", feats[["video_id", "fold", "label"]])
+    ws.write("splits", feats[["video_id", "fold", "label"]].assign(group_id=feats["video_id"]))
     return ws
 
 

@@ -72,7 +72,7 @@ def _cv_summary(an: Analytics) -> str:
                     order = f"{metric}_{stat}"
     if len(select) == 1:
         raise FvcError("results: no '<metric>.mean' columns found in metrics.json files")
-    for extra in ("family", "n_folds", "config_hash", "n_skipped", "n_failed"):
+    for extra in ("family", "level", "n_videos", "n_failed_videos", "config_hash", "created_at"):
         hit = _pick(cols, extra) or next((c for c in cols if c.endswith("." + extra)), None)
         if hit:
             select.append(f"{_quote(hit)} AS {extra}")

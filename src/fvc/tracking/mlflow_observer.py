@@ -68,6 +68,7 @@ class MlflowObserver(TrainObserver):
         self.grid_counts: dict[int, int] = {}
         self.logged_model = None  # registry.LoggedModel of the last run
         self._base_params: dict[str, str] = {}
+        self._warm = None
 
     # -- helpers ----------------------------------------------------------
     @property
@@ -127,6 +128,10 @@ class MlflowObserver(TrainObserver):
             self.store = open_store(self.ws, self.tracking_uri, self.experiment)
         self.model_id = model_id
         self.fold_runs, self.grid_counts, self.logged_model = {}, {}, None
+        if self.register and self._warm is None:
+            from .registry import warm_up
+
+            self._warm = warm_up()  # overlaps MLflow's one-time package scan with training
         config = run_config.model_dump(mode="json") if hasattr(run_config, "model_dump") else dict(run_config)
         config_hash = run_config.hash() if hasattr(run_config, "hash") else ""
         self._base_params = {"config_hash": config_hash, "data_fingerprint": data_fingerprint}
@@ -175,6 +180,8 @@ class MlflowObserver(TrainObserver):
         if final_model_path is not None and self._loggable(final_model_path):
             from .registry import log_final_model
 
+            if self._warm is not None:
+                self._warm.join()  # a run shorter than the scan waits here, not inside log_model
             self.logged_model = log_final_model(self.store, self.parent_id, self.model_id, Path(final_model_path),
                                                 summary, register=self.register)
             self._log(self.parent_id, metrics={"log_model_seconds": self.logged_model.seconds},

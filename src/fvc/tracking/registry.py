@@ -13,6 +13,7 @@ import contextlib
 import importlib.metadata as md
 import json
 import logging
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class FvcPyfunc(PythonModel):
         import joblib
 
         self.model = joblib.load(context.artifacts[MODEL_ARTIFACT])
-        self.columns = list(getattr(self.model, "feature_names_in_", []))
+        self.columns = model_columns(self.model)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
@@ -62,7 +63,22 @@ class FvcPyfunc(PythonModel):
             if missing:
                 raise FvcError(f"model input lacks feature columns {missing[:5]} ({len(missing)} missing)")
             df = df[self.columns]
-        return np.asarray(self.model.predict_proba(df))[:, 1].astype("float64")
+        return fake_proba(self.model, df)
+
+
+def model_columns(model: Any) -> list[str]:
+    """Feature columns a final model expects (fvc's FeatureModel.columns or sklearn's names)."""
+    for attr in ("columns", "feature_names_in_"):
+        value = getattr(model, attr, None)
+        if value is not None and len(value):
+            return [str(c) for c in value]
+    return []
+
+
+def fake_proba(model: Any, X: pd.DataFrame) -> np.ndarray:
+    """P(fake) as a 1-D float array, whether predict_proba gives one column (FeatureModel) or two (sklearn)."""
+    p = np.asarray(model.predict_proba(X), dtype="float64")
+    return p[:, 1] if p.ndim == 2 else p
 
 
 # -- logging ---------------------------------------------------------------
@@ -73,6 +89,8 @@ def _estimators(obj: Any, seen: set[int] | None = None):
         return
     seen.add(id(obj))
     yield obj
+    if hasattr(obj, "pipeline"):  # fvc FeatureModel bundle
+        yield from _estimators(obj.pipeline, seen)
     if hasattr(obj, "get_params"):
         try:
             params = obj.get_params(deep=True)
@@ -103,25 +121,46 @@ def pip_requirements(model: Any = None) -> list[str]:
 
 
 def input_example(ws: Workspace, model: Any, n: int = 3) -> pd.DataFrame | None:
-    """A few real rows of the feature tables with the columns the model was fitted on."""
-    columns = list(getattr(model, "feature_names_in_", []))
+    """A few real training rows with the columns the model was fitted on.
+
+    fvc feature models are fed by ``load_feature_data`` (stage-4 columns get an
+    ``s4_`` prefix), so the example comes from that same function.
+    """
+    columns = model_columns(model)
     if not columns:
         return None
-    found: dict[str, pd.Series] = {}
-    for table in ("features_stage2", "features_stage4"):
-        if not ws.has(table):
-            continue
-        df = ws.read(table)
-        if "error" in df.columns:
-            df = df[df["error"].isna()]
-        df = df.head(n).reset_index(drop=True)
-        for c in columns:
-            if c in df.columns and c not in found:
-                found[c] = df[c]
-    if not found:
+    stages = list(getattr(model, "stages", None) or [2])
+    try:
+        from ..training.cv import load_feature_data
+
+        X = load_feature_data(ws, stages).X
+    except (ImportError, InputError):
         return None
-    rows = max(len(s) for s in found.values())
-    return pd.DataFrame({c: found.get(c, pd.Series([np.nan] * rows)).astype("float64") for c in columns})
+    if not set(columns) <= set(X.columns):
+        return None
+    return X[columns].head(n).reset_index(drop=True).astype("float64")
+
+
+def _scan_installed_distributions() -> None:
+    """MLflow checks pip requirements against a map of every installed distribution's files.
+
+    Building that map once per process costs ~3 s in a large environment
+    (torch, etc.) and would make the first ``log_model`` slow; the observer
+    builds it in a background thread while the model trains. The scan is the
+    one MLflow runs itself; a missing private helper only means no head start.
+    """
+    try:
+        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+    except ImportError:
+        return
+    _init_packages_to_modules_map()
+
+
+def warm_up() -> threading.Thread:
+    """Start the distribution scan in a daemon thread (call at run start)."""
+    thread = threading.Thread(target=_scan_installed_distributions, name="mlflow-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @contextlib.contextmanager
@@ -156,7 +195,10 @@ def log_final_model(
     model_path = Path(model_path)
     if not model_path.exists():
         raise InputError(model_path, "final model file not found; cannot log it to MLflow")
-    model = joblib.load(model_path)
+    try:
+        model = joblib.load(model_path)
+    except Exception as exc:
+        raise InputError(model_path, f"cannot load final model ({type(exc).__name__}: {exc})") from exc
     if not hasattr(model, "predict_proba"):
         raise InputError(model_path, f"final model ({type(model).__name__}) has no predict_proba")
     example = input_example(store.ws, model)
@@ -164,7 +206,7 @@ def log_final_model(
     if example is not None:
         from mlflow.models import infer_signature
 
-        signature = infer_signature(example, np.asarray(model.predict_proba(example))[:, 1].astype("float64"))
+        signature = infer_signature(example, fake_proba(model, example))
     name = registered_name(model_id)
     t0 = time.perf_counter()
     with _quiet(), mlflow.start_run(run_id=run_id, experiment_id=store.experiment_id):
@@ -191,11 +233,15 @@ def candidates(store: TrackingStore, model_id: str | None = None) -> pd.DataFram
     """Every registered fvc model version with its CV ROC-AUC and aliases."""
     flt = f"name = '{registered_name(model_id)}'" if model_id else f"name LIKE '{PREFIX}%'"
     rows = []
+    aliases: dict[tuple[str, str], list[str]] = {}
+    for rm in store.client.search_registered_models(flt):
+        for alias, version in (rm.aliases or {}).items():  # version objects from a search carry no aliases
+            aliases.setdefault((rm.name, str(version)), []).append(alias)
     for mv in store.client.search_model_versions(flt):
         auc = mv.tags.get(TAG_CV_AUC)
         rows.append({"name": mv.name, "version": int(mv.version), "cv_roc_auc": float(auc) if auc else np.nan,
                      "config_hash": mv.tags.get("config_hash"), "run_id": mv.run_id,
-                     "aliases": ",".join(getattr(mv, "aliases", []) or [])})
+                     "aliases": ",".join(sorted(aliases.get((mv.name, str(mv.version)), [])))})
     df = pd.DataFrame(rows, columns=["name", "version", "cv_roc_auc", "config_hash", "run_id", "aliases"])
     return df.sort_values(["cv_roc_auc", "version"], ascending=[False, False], na_position="last",
                           ignore_index=True)
