@@ -8,12 +8,13 @@ import numpy as np
 NAMES = ("sharp_laplacian_var", "sharp_gradient_mean", "sharp_tenengrad")
 
 
-def frame_sharpness(grey: np.ndarray) -> np.ndarray:
-    g = grey.astype(np.float32)
-    lap = cv2.Laplacian(g, cv2.CV_32F, ksize=3)
+def frame_sharpness(grey: np.ndarray, g: np.ndarray | None = None) -> np.ndarray:
+    g = grey.astype(np.float32) if g is None else g
+    _, lap_std = cv2.meanStdDev(cv2.Laplacian(g, cv2.CV_32F, ksize=3))
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    mag2 = gx * gx + gy * gy
-    return np.array(
-        [np.log1p(float(lap.var())), float(np.sqrt(mag2).mean()), np.log1p(float(mag2.mean()))], dtype=np.float64
-    )
+    m, s = cv2.meanStdDev(cv2.magnitude(gx, gy))
+    mean_mag, std_mag = float(m[0, 0]), float(s[0, 0])
+    # Tenengrad = mean(gx^2 + gy^2) = mean(|g|)^2 + var(|g|)
+    return np.array([np.log1p(float(lap_std[0, 0]) ** 2), mean_mag, np.log1p(mean_mag**2 + std_mag**2)],
+                    dtype=np.float64)
