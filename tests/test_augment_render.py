@@ -86,5 +86,6 @@ def test_odd_source_size_is_cropped_even(make_video, tmp_path):
 
 def test_chunk_size_bounded_by_frames_and_memory():
     assert chunk_size(64, 48, 250, 256) == 250
-    assert chunk_size(1920, 1080, 250, 256) == (256 * 1024 * 1024) // (1920 * 1080 * 3)
+    assert chunk_size(1920, 1080, 250, 64) == (64 * 1024 * 1024) // (1920 * 1080 * 3 // 2) == 21
+    assert chunk_size(1920, 1080, 250, 64, bytes_per_pixel=3) == 10
     assert chunk_size(8000, 8000, 250, 1) == 1

@@ -8,6 +8,8 @@ video-only (the original, aug_index 0, keeps its audio).
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -31,8 +33,33 @@ class EncodeSettings:
     pix_fmt: str = "yuv420p"
     options: dict[str, str] = field(default_factory=lambda: {"preset": "veryfast", "crf": "20"})
 
-    def writer(self, path: Path, fps: Fraction, width: int, height: int) -> VideoWriter:
-        return VideoWriter(path, fps, width, height, codec=self.codec, pix_fmt=self.pix_fmt, options=self.options)
+    def writer(self, path: Path, fps: Fraction, width: int, height: int) -> "FrameWriter":
+        return FrameWriter(path, fps, width, height, codec=self.codec, pix_fmt=self.pix_fmt, options=self.options)
+
+
+class FrameWriter(VideoWriter):
+    """A VideoWriter that also takes frames already converted to the encoder's format."""
+
+    def write(self, frame: np.ndarray | av.VideoFrame) -> None:
+        if isinstance(frame, np.ndarray):
+            super().write(frame)
+            return
+        frame.pts = None
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.frames += 1
+
+
+def encoder_frame(rgb: np.ndarray, pix_fmt: str) -> av.VideoFrame:
+    """RGB -> a frame in the encoder's pixel format (half the bytes for yuv420p)."""
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format=pix_fmt)
+
+
+def configure_decoder(stream: av.video.stream.VideoStream, max_threads: int = 4) -> None:
+    """Threaded decoding with a capped thread count: each frame thread holds frames,
+    so memory must not grow with the machine's core count."""
+    stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = max(1, min(max_threads, os.cpu_count() or 1))
 
 
 def stream_fps(stream: av.video.stream.VideoStream) -> Fraction:
@@ -51,9 +78,10 @@ def even(n: int) -> int:
     return max(2, n - n % 2)
 
 
-def chunk_size(width: int, height: int, chunk_frames: int, chunk_mb: int) -> int:
-    """Frames held at once: at most ``chunk_frames`` and at most ``chunk_mb`` of RGB."""
-    per_frame = max(1, width * height * 3)
+def chunk_size(width: int, height: int, chunk_frames: int, chunk_mb: int, bytes_per_pixel: float = 1.5) -> int:
+    """Frames held at once: at most ``chunk_frames`` and at most ``chunk_mb`` of pixels
+    (held in the encoder's format: 1.5 bytes per pixel for yuv420p)."""
+    per_frame = max(1, int(width * height * bytes_per_pixel))
     return max(1, min(chunk_frames, (chunk_mb * 1024 * 1024) // per_frame))
 
 
@@ -64,7 +92,7 @@ def render_augmented(
     enc: EncodeSettings,
     *,
     chunk_frames: int = 250,
-    chunk_mb: int = 256,
+    chunk_mb: int = 64,
 ) -> dict[str, Any]:
     """Write the augmentation of ``src`` described by ``params`` to ``dst`` (MP4)."""
     drop = (enabled(params, "drop") or {}).get("rate", 0.0)
@@ -76,7 +104,7 @@ def render_augmented(
     try:
         with open_video(src) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            configure_decoder(stream)
             fps = stream_fps(stream)
             try:
                 for i, frame in enumerate(container.decode(stream)):
@@ -88,11 +116,14 @@ def render_augmented(
                         h, w = even(rgb.shape[0]), even(rgb.shape[1])
                         aug = SpatialAugmenter(params, w, h)
                         if reverse:
-                            chunk = chunk_size(w, h, chunk_frames, chunk_mb)
+                            bpp = 1.5 if enc.pix_fmt == "yuv420p" else 3.0
+                            chunk = chunk_size(w, h, chunk_frames, chunk_mb, bpp)
                             sink = ChunkReverser(lambda p: enc.writer(p, fps, w, h), chunk, dst.parent)
                         else:
                             sink = enc.writer(dst, fps, w, h)
                     out = aug(rgb[: aug.height, : aug.width])
+                    if reverse:  # held frames: converted once, at half the size
+                        out = encoder_frame(out, enc.pix_fmt)
                     for _ in range(2 if dup and hits(i, dup) else 1):
                         sink.write(out)
                         n_out += 1

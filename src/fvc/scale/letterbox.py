@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 
-from ..augment.render import EncodeSettings, stream_fps
+from ..augment.render import EncodeSettings, configure_decoder, stream_fps
 from ..errors import InputError, VideoError
 from ..video.io import _ffmpeg_msg, open_video
 
@@ -84,7 +84,7 @@ def letterboxed_frames(src: Path, size: int) -> Iterator[tuple[np.ndarray, Geome
     """Stream ``(canvas, geometry, fps)`` for every frame of ``src``."""
     with open_video(src) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        configure_decoder(stream)
         fps = stream_fps(stream)
         n = 0
         try:
