@@ -123,3 +123,15 @@ def test_registry_errors_are_one_line(trained, tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(FvcError, match="no registered model 'fvc-zz' version"):
         promote(store, model_id="zz")
+
+
+def test_resolve_model_path_hook(trained):
+    from fvc.tracking.registry import resolve_model_path
+    from fvc.training.results import load_model
+
+    ws, _ = trained
+    assert resolve_model_path(ws, "5a") is None  # plain ids are not URIs: predict handles them itself
+    path = resolve_model_path(ws, "models:/fvc-5a/1")
+    model = load_model(path)
+    feats = ws.read("features_stage2")
+    assert model.predict_proba(feats).shape == (len(feats),)

@@ -179,3 +179,28 @@ def test_flatten_params_limits():
     flat = flatten_params({"a": {"b": [1, 2]}, "c": "x" * 7000, "d": None, "e": {}})
     assert flat["a.b"] == "[1, 2]" and len(flat["c"]) == 6000 and flat["d"] == "null" and flat["e"] == "{}"
 
+
+
+def test_final_refit_epochs_go_to_a_final_run(tracked):
+    ws, store, *_ = tracked
+    obs = MlflowObserver(ws, store=store, export=False, register=False)
+    obs.on_run_start("5c", RunConfig(model="5c"), "abc")
+    obs.on_fold_start(0)
+    obs.on_epoch_end(0, 0, {"loss": 0.5})
+    obs.on_fold_end(0, {"roc_auc": 0.6}, {"checkpoint_dir": ws.root / "ckpt"})
+    obs.on_epoch_end(-1, 0, {"loss": 0.4})
+    obs.on_run_end({"mean": {"roc_auc": 0.6}, "std": {"roc_auc": 0.0}}, ws.root / "model.pt", {})
+    runs = store.client.search_runs([store.experiment_id], "tags.`fvc.model_id` = '5c'")
+    by_kind = {r.data.tags["fvc.kind"]: r for r in runs}
+    assert set(by_kind) == {"model", "fold", "final"}
+    assert all(r.info.status == "FINISHED" for r in runs)
+    assert by_kind["final"].data.metrics["loss"] == 0.4
+    assert by_kind["fold"].data.tags["fvc.checkpoint_dir"] == str(ws.root / "ckpt")
+    assert by_kind["model"].data.tags["fvc.final_model"] == str(ws.root / "model.pt")
+
+
+def test_second_workspace_gets_its_own_store(tracked, tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    ws2 = Workspace(tmp_path / "other").ensure()
+    assert resolve_tracking_uri(ws2) == f"sqlite:///{ws2.root}/mlflow.db"  # not the store opened before
+    assert "MLFLOW_TRACKING_URI" not in os.environ

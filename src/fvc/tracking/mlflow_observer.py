@@ -101,8 +101,9 @@ class MlflowObserver(TrainObserver):
 
     def _fold_run(self, fold: int) -> str:
         if fold not in self.fold_runs:
-            self.fold_runs[fold] = self._create(f"{self.model_id}-fold{fold}", self.parent_id,
-                                                {"fvc.kind": "fold", "fvc.fold": str(fold)})
+            # The deep trainer reports the final refit on all folds as fold -1.
+            kind, name = ("final", f"{self.model_id}-final") if fold < 0 else ("fold", f"{self.model_id}-fold{fold}")
+            self.fold_runs[fold] = self._create(name, self.parent_id, {"fvc.kind": kind, "fvc.fold": str(fold)})
             self._log(self.fold_runs[fold], params={**self._base_params, "fold": str(fold)})
         return self.fold_runs[fold]
 
@@ -194,9 +195,6 @@ class MlflowObserver(TrainObserver):
         if self.parent_id is None:
             return
         msg = f"{type(error).__name__}: {error}"[:5000]
-        for run_id in self.fold_runs.values():
-            if self.client.get_run(run_id).info.status == "RUNNING":
-                self.client.set_terminated(run_id, "FAILED")
         self._log(self.parent_id, tags={"fvc.error": msg})
         self._finish("FAILED")
 
@@ -228,6 +226,9 @@ class MlflowObserver(TrainObserver):
             self.client.log_artifact(self.parent_id, str(path), artifact_path=PLOTS_DIR)
 
     def _finish(self, status: str) -> None:
+        for run_id in self.fold_runs.values():
+            if self.client.get_run(run_id).info.status == "RUNNING":
+                self.client.set_terminated(run_id, status)
         self.client.set_terminated(self.parent_id, status)
         if self.export and self.store.is_local:
             from .export import export_runs

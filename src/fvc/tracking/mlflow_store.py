@@ -94,8 +94,15 @@ def open_store(ws: Workspace, uri: str | None = None, experiment: str = DEFAULT_
     uri = resolve_tracking_uri(ws, uri)
     if scheme(uri) == "sqlite":
         ws.root.mkdir(parents=True, exist_ok=True)
+    # mlflow.set_tracking_uri also writes MLFLOW_TRACKING_URI into os.environ; put the
+    # user's value back, or the next workspace opened in this process would inherit this one.
+    user_env = os.environ.get(ENV_URI)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if user_env is None:
+        os.environ.pop(ENV_URI, None)
+    else:
+        os.environ[ENV_URI] = user_env
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
         exp = client.get_experiment_by_name(experiment)

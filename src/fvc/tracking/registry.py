@@ -320,3 +320,16 @@ def resolve_model_uri(store: TrackingStore, uri: str) -> ResolvedModel:
         model_id = json.loads(meta_path.read_text()).get("model_id")
     return ResolvedModel(uri=uri, name=name, version=version, model_id=model_id, local_dir=local,
                          model_path=files[0])
+
+
+def resolve_model_path(ws: Workspace, model: str, tracking_uri: str | None = None) -> Path | None:
+    """Hook for ``fvc predict --model``: a ``models:/``/``runs:/`` URI -> the local model file; else None.
+
+    The file is the same ``model.joblib`` ``fvc train`` saved, downloaded into
+    ``<workspace>/cache/mlflow-models``, so prediction code loads it as usual.
+    """
+    if not is_model_uri(model):
+        return None
+    from .mlflow_store import open_store
+
+    return resolve_model_uri(open_store(ws, tracking_uri), model).model_path
