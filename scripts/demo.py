@@ -39,7 +39,7 @@ def main() -> None:
     t0 = time.perf_counter()
     if not (archives / "Metadata.zip").exists():
         fvc("synth", "--out", str(archives), "--videos", str(args.videos), "--seed", str(args.seed))
-    fvc("setup", "-w", str(ws), "--archives", str(archives))
+    fvc("setup", "-w", str(ws), "--archives", str(archives), "--password", "fvc-synth")
     fvc("index", "-w", str(ws))
     fvc("splits", "-w", str(ws), "--folds", "5", "--seed", str(args.seed))
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f} s; workspace: {ws}")
