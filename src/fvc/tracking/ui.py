@@ -22,7 +22,8 @@ def ui_command(ws: Workspace, port: int = 5000, tracking_uri: str | None = None)
     if scheme(uri) not in LOCAL_SCHEMES:
         raise FvcError(f"tracking URI {uri} is a server: open its own UI instead of `fvc mlflow-ui`")
     return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-            "--default-artifact-root", artifact_root(ws).as_uri(), "--host", HOST, "--port", str(port)]
+            "--default-artifact-root", artifact_root(ws).as_uri(), "--host", HOST, "--port", str(port),
+            "--workers", "1"]  # one user on loopback; four workers would load four apps on 2 cores
 
 
 def check_port_free(port: int) -> None:
