@@ -51,6 +51,7 @@ class TrainConfig:
     keep_last: int = 2
     class_balance: bool = True  # pos_weight = n_neg / n_pos
     max_batches_per_epoch: int | None = None
+    num_threads: int | None = None  # torch intra-op threads; 1 is fastest for tiny smoke tensors on busy CPUs
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
@@ -182,13 +183,16 @@ class Trainer:
         resume: bool = True,
     ) -> FitResult:
         cfg = self.cfg
-        prev_det = torch.are_deterministic_algorithms_enabled()
+        prev_det, prev_threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
         try:
             return self._fit(model, train_ds, val_ds, checkpoint_dir, observer, fold, resume)
         finally:
             torch.use_deterministic_algorithms(prev_det)
+            torch.set_num_threads(prev_threads)
 
     def _fit(self, model, train_ds, val_ds, checkpoint_dir, observer, fold, resume) -> FitResult:
         cfg = self.cfg

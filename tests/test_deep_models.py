@@ -1,0 +1,228 @@
+"""Deep model zoo: registry, published parameter counts, forward/backward, overfit, weight inflation and loading."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from fvc.errors import InputError, MissingDependencyError
+from fvc.models.deep import weights as weights_mod
+from fvc.models.deep.base import count_params
+from fvc.models.deep.catalog import DEFS, get_def
+from fvc.models.deep.i3d import I3D, ResNet3d, inflate_state_dict
+from fvc.models.deep.r3d import TorchvisionVideoResNet, published
+from fvc.models.deep.slowfast import SlowFast
+from fvc.models.deep.x3d import X3D
+from fvc.models.registry import get_model_spec, list_models
+from fvc.training.trainer import seed_everything
+
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one thread avoids OpenMP contention on a shared 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+HEAVY = {"5d", "5o", "5p", "5q"}  # 3-33M parameters or slow depthwise 3D convs on CPU: overfit runs marked slow
+
+
+def tiny_inputs(model_id: str, b: int = 2, t: int = 4, s: int = 16) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    clip = get_def(model_id).presets["smoke"]["clip"]
+    x = {"clip": torch.randn(b, 3, t, s, s, generator=g)}
+    if clip.get("flow"):
+        x["flow"] = torch.randn(b, 2, t, s, s, generator=g)
+    if clip.get("mode") == "varaspect":
+        x["valid"] = torch.tensor([[s, s], [s // 2, s]] * (b // 2))
+    return x
+
+
+def within_1pct(n: int, published_m: float) -> bool:
+    return abs(n / 1e6 - published_m) / published_m < 0.01
+
+
+# -- registry ---------------------------------------------------------------
+def test_every_deep_model_registered_with_presets():
+    ids = {s.id for s in list_models("deep")}
+    assert ids == {"5c", "5d", "5e", "5o", "5p", "5q", "5r", "5s", "5t", "5u"}
+    for d in DEFS:
+        spec = get_model_spec(d.id)
+        assert spec.family == "deep" and spec.name == d.name and set(spec.presets) == {"smoke", "full"}
+        smoke = d.preset("smoke")
+        assert smoke["train"]["epochs"] == 1 and smoke["clip"]["size"] <= 64
+        assert d.preset("full")["clip"]["frames"] >= 13
+    assert get_model_spec("r3d_18").id == "5d"
+    with pytest.raises(InputError, match="no preset"):
+        get_def("5c").preset("huge")
+
+
+def test_preset_overrides_route_to_the_right_part():
+    p = get_def("5q").preset("smoke", {"frames": 6, "epochs": 3, "variant": "s", "source": "augmented"})
+    assert p["clip"]["frames"] == 6 and p["train"]["epochs"] == 3 and p["model"]["variant"] == "s"
+
+
+# -- fidelity: published parameter counts ----------------------------------------
+def test_r3d_18_param_count():
+    # torchvision R3D_18_Weights.KINETICS400_V1.meta["num_params"] = 33,371,472 (33.37M)
+    n = count_params(published("r3d_18"))
+    assert within_1pct(n, 33.37)
+    assert n == torchvision.models.video.R3D_18_Weights.KINETICS400_V1.meta["num_params"]
+
+
+def test_r2plus1d_18_param_count():
+    # torchvision R2Plus1D_18_Weights.KINETICS400_V1.meta["num_params"] = 31,505,325 (31.51M)
+    n = count_params(published("r2plus1d_18"))
+    assert within_1pct(n, 31.51)
+    assert n == torchvision.models.video.R2Plus1D_18_Weights.KINETICS400_V1.meta["num_params"]
+
+
+def test_x3d_s_param_count():
+    # PyTorchVideo model zoo (MODEL_ZOO.md, Kinetics-400): X3D-S 13x6x160, Params 3.79M (XS and M: 3.79M too)
+    for variant in ("xs", "s", "m"):
+        assert within_1pct(count_params(X3D(variant, num_classes=400)), 3.79)
+
+
+def test_slowfast_r50_8x8_param_count():
+    # PyTorchVideo model zoo (MODEL_ZOO.md, Kinetics-400): SlowFast R50 8x8, Params 34.57M
+    assert within_1pct(count_params(SlowFast(num_classes=400)), 34.57)
+
+
+# -- every model: forward / backward, overfit --------------------------------------
+@pytest.mark.parametrize("model_id", [d.id for d in DEFS])
+def test_forward_backward_tiny_batch(model_id):
+    seed_everything(0)
+    d = get_def(model_id)
+    model = d.build(d.preset("smoke")["model"])
+    out = model(**tiny_inputs(model_id))
+    assert out.shape == (2,) and torch.isfinite(out).all()
+    out.sum().backward()
+    backbone, head = model.param_groups()
+    assert head and all(p.grad is not None for p in head)
+    assert sum(p.grad is not None and p.grad.abs().sum() > 0 for p in backbone) > 0
+
+
+def _overfit(model_id: str, max_steps: int = 40) -> tuple[int, float]:
+    seed_everything(0)
+    d = get_def(model_id)
+    model = d.build({**d.preset("smoke")["model"], "dropout": 0.0}).train()
+    x = tiny_inputs(model_id, b=8)
+    y = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1], dtype=torch.float32)  # arbitrary labels on noise: memorise
+    opt = torch.optim.AdamW(model.parameters(), 1e-3)
+    for step in range(max_steps):
+        out = model(**x)
+        loss = nn.functional.binary_cross_entropy_with_logits(out, y)
+        acc = ((out > 0) == (y == 1)).float().mean().item()
+        if acc == 1.0 and loss.item() < 0.2:
+            return step, acc
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return max_steps, acc
+
+
+@pytest.mark.parametrize("model_id", [d.id for d in DEFS if d.id not in HEAVY])
+def test_overfits_eight_clips(model_id):
+    steps, acc = _overfit(model_id)
+    assert acc == 1.0 and steps < 40
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_id", sorted(HEAVY))
+def test_overfits_eight_clips_heavy(model_id):
+    steps, acc = _overfit(model_id)
+    assert acc == 1.0 and steps < 40
+
+
+def test_varaspect_ignores_padding():
+    seed_everything(0)
+    model = get_def("5e").build(get_def("5e").preset("smoke")["model"]).eval()
+    clip = torch.randn(1, 3, 4, 16, 24)
+    valid = torch.tensor([[16, 24]])
+    padded = torch.zeros(1, 3, 4, 32, 32)
+    padded[..., :16, :24] = clip
+    with torch.no_grad():
+        a = model(clip, valid)
+        b = model(padded, valid)
+    torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+# -- I3D inflation ----------------------------------------------------------------
+def test_i3d_inflation_reproduces_2d_on_static_clip():
+    torch.manual_seed(0)
+    net2d = torchvision.models.resnet18().eval()
+    net3d = ResNet3d("resnet18", temporal_pool=False).eval()
+    state, missing = inflate_state_dict(net2d.state_dict(), net3d)
+    assert missing == [] and state["conv1.weight"].shape == (64, 3, 5, 7, 7)
+    torch.testing.assert_close(state["conv1.weight"].sum(2), net2d.state_dict()["conv1.weight"])
+    net3d.load_state_dict(state, strict=False)
+    img = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        f2 = nn.Sequential(*list(net2d.children())[:-2])(img)
+        f3 = net3d(img.unsqueeze(2).repeat(1, 1, 16, 1, 1))
+    # middle frame: far enough from the temporal zero padding
+    torch.testing.assert_close(f3[:, :, 8], f2, atol=1e-4, rtol=1e-4)
+
+
+def test_i3d_loads_local_2d_weights_file(tmp_path):
+    torch.manual_seed(0)
+    ref = torchvision.models.resnet18()
+    path = tmp_path / "resnet18.pth"
+    torch.save({"state_dict": ref.state_dict()}, path)
+    model = I3D("resnet18", pretrained=str(path), temporal_pool=False)
+    assert model.pretrained
+    torch.testing.assert_close(model.backbone.bn1.weight, ref.bn1.weight)
+    with pytest.raises(InputError, match="shape mismatch"):
+        bad = {k: v for k, v in ref.state_dict().items()}
+        bad["conv1.weight"] = torch.zeros(64, 3, 3, 3)
+        inflate_state_dict(bad, ResNet3d("resnet18"))
+
+
+# -- pretrained weights: hub cache, offline error, --no-pretrained ------------------
+def test_offline_weights_error_names_file_and_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.delenv("FVC_OFFLINE", raising=False)
+
+    def no_network(url, dest, progress=False):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    with pytest.raises(MissingDependencyError) as err:
+        TorchvisionVideoResNet("r3d_18", pretrained=True)
+    msg = str(err.value)
+    expected = tmp_path / "hub" / "checkpoints" / "r3d_18-b3b3357e.pth"
+    assert str(expected) in msg and "--no-pretrained" in msg and "download failed" in msg
+    assert "R3D_18_Weights.KINETICS400_V1" in msg
+
+
+def test_weights_load_from_hub_cache_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("FVC_OFFLINE", "1")
+    torch.manual_seed(1)
+    ref = torchvision.models.video.r2plus1d_18()
+    dest = weights_mod.hub_checkpoint_path(torchvision.models.video.R2Plus1D_18_Weights.KINETICS400_V1.url)
+    dest.parent.mkdir(parents=True)
+    torch.save(ref.state_dict(), dest)
+    model = TorchvisionVideoResNet("r2plus1d_18", pretrained=True)
+    assert model.pretrained
+    torch.testing.assert_close(model.backbone.stem[0].weight, ref.stem[0].weight)
+    scratch = TorchvisionVideoResNet("r2plus1d_18", pretrained=False)
+    assert not scratch.pretrained
+
+
+def test_safetensors_and_bad_weight_files(tmp_path):
+    from safetensors.torch import save_file
+
+    sd = {"w": torch.ones(2, 2)}
+    save_file(sd, tmp_path / "w.safetensors")
+    torch.testing.assert_close(weights_mod.load_local_weights(tmp_path / "w.safetensors")["w"], sd["w"])
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="junk.pth"):
+        weights_mod.load_local_weights(tmp_path / "junk.pth")
+    with pytest.raises(InputError, match="not found"):
+        weights_mod.load_local_weights(tmp_path / "missing.pth")
