@@ -22,7 +22,7 @@ from ..video.io import iter_frames, sample_indices
 from . import blocking, codec, dct, noise, sharpness, temporal
 
 # Bump when a feature's definition changes: part of the stage config hash.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 FRAME_NAMES = noise.NAMES + dct.NAMES + sharpness.NAMES + blocking.NAMES
 AGGREGATES = ("mean", "std", "min", "max")
 FEATURE_PREFIXES = ("noise_", "dct_", "sharp_", "block_", "temporal_", "codec_")
@@ -61,25 +61,30 @@ def video_frame_features(path: str | Path, frame_count: int, fcfg: FeaturesConfi
     # on a busy 2-core machine), so both stay single-threaded while features run.
     cv2.setNumThreads(1)
     with threadpool_limits(limits=1, user_api="blas"):
-        return _sampled_features(path, idx)
+        return _sampled_features(path, idx, int(frame_count))
 
 
-def _sampled_features(path: str | Path, idx: list[int]) -> dict[str, Any]:
+def _sampled_features(path: str | Path, idx: list[int], n_frames: int) -> dict[str, Any]:
     per_frame: list[np.ndarray] = []
     pairs: list[np.ndarray] = []
-    prev_small = None
-    for _, grey in iter_frames(path, idx, fmt="gray"):
-        per_frame.append(frame_features(grey))
+    sampled = set(idx)
+    # the frame after each sampled one, for consecutive-frame temporal statistics
+    wanted = sorted(sampled | {i + 1 for i in idx if i + 1 < n_frames})
+    prev_i, prev_small = None, None
+    for i, grey in iter_frames(path, wanted, fmt="gray"):
+        if i in sampled:
+            per_frame.append(frame_features(grey))
         small = temporal.small_grey(grey)
-        if prev_small is not None:
+        if prev_i is not None and prev_i == i - 1:
             pairs.append(temporal.pair_temporal(prev_small, small))
-        prev_small = small
+        prev_i, prev_small = i, small
     if not per_frame:
         raise VideoError(path, "no frame could be decoded")
     if len(per_frame) < len(idx) // 2:
         raise VideoError(path, f"only {len(per_frame)} of {len(idx)} sampled frames decoded (stream ends early)")
     out = _aggregate(FRAME_NAMES, per_frame)
     out.update(_aggregate(temporal.NAMES, pairs))
+    out.update(temporal.video_temporal(np.array([p[0] for p in pairs])))
     out["n_frames_sampled"] = len(per_frame)
     return out
 
@@ -95,7 +100,7 @@ def feature_names() -> list[str]:
     """Every feature column a stage-2 row has, in order."""
     names = [f"{n}_{a}" for n in FRAME_NAMES for a in AGGREGATES]
     names += [f"{n}_{a}" for n in temporal.NAMES for a in AGGREGATES]
-    return names + list(codec.NAMES)
+    return names + list(temporal.VIDEO_NAMES) + list(codec.NAMES)
 
 
 def feature_columns(columns) -> list[str]:

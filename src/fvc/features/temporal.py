@@ -1,8 +1,10 @@
-"""Frame-difference statistics between consecutive sampled frames.
+"""Temporal statistics from pairs of consecutive frames.
 
-Splices, frame drops and re-timed or looped footage change how much and how
-evenly consecutive frames differ; the difference is taken on a small grey
-copy so it stays cheap at 1080p.
+At each sampled index the next frame is decoded too, so every pair is one
+frame apart: duplicated frames (frame-rate conforming), dropped frames and
+jumps (speed ramps, loops, splices in time) show up as pairs whose difference
+is zero or far above the video's typical motion. The difference is taken on
+a small grey copy so it stays cheap at 1080p.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import cv2
 import numpy as np
 
 NAMES = ("temporal_mad", "temporal_diff_std", "temporal_changed_frac", "temporal_hist_dist")
+VIDEO_NAMES = ("temporal_dup_frac", "temporal_diff_cv", "temporal_jump_ratio")
 SMALL_SIDE = 128
+DUP_MAD = 0.3
 
 
 def small_grey(grey: np.ndarray) -> np.ndarray:
@@ -35,3 +39,12 @@ def pair_temporal(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
     h1 /= max(h1.sum(), 1.0)
     h2 /= max(h2.sum(), 1.0)
     return np.array([float(ad.mean()), float(d.std()), float(np.mean(ad > 10.0)), float(0.5 * np.abs(h1 - h2).sum())])
+
+
+def video_temporal(mads: np.ndarray) -> dict[str, float]:
+    """Duplicate fraction, spread and largest jump of the consecutive-pair differences."""
+    if mads.size == 0:
+        return {n: float("nan") for n in VIDEO_NAMES}
+    med = float(np.median(mads)) + 1e-3
+    return {"temporal_dup_frac": float(np.mean(mads < DUP_MAD)), "temporal_diff_cv": float(mads.std() / med),
+            "temporal_jump_ratio": float(mads.max() / med)}
