@@ -120,7 +120,7 @@ def test_resume_after_kill(tmp_path):
     assert all((ws.root / p).exists() for p in table["path"])
     assert not list(ws.stage_dir("augment").glob(".*"))
     fresh, _ = run_augment(make_workspace(tmp_path / "ws2", n=6, frames=40, size=(96, 64)), FvcConfig(), per_video=3)
-    cols = ["video_id", "params", "frame_count", "fold"]
+    cols = ["video_id", "params", "n_frames", "fold"]
     pd.testing.assert_frame_equal(table[cols].reset_index(drop=True), fresh[cols].reset_index(drop=True))
 
 

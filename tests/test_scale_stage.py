@@ -20,7 +20,7 @@ def test_scale_from_index_when_no_augmented(tmp_path):
     assert (r["width"], r["height"], r["orig_width"], r["orig_height"]) == (64, 64, 96, 64)
     assert r["is_downscaled"] and not r["is_upscaled"] and r["method"] == "letterbox"
     frames = [f for _, f in iter_frames(ws.root / r["path"])]
-    assert len(frames) == r["frame_count"] == 12 and frames[0].shape == (64, 64, 3)
+    assert len(frames) == r["n_frames"] == 12 and frames[0].shape == (64, 64, 3)
 
 
 def test_scale_augmented_keeps_folds_and_resumes(tmp_path):
@@ -50,5 +50,5 @@ def test_scale_autoencoder_tiny(tmp_path):
     cfg.scale.vae_batch = 2
     table, summary = run_scale(ws, cfg, size=32, method="autoencoder", vae=str(tmp_path / "vae"))
     assert summary.done == 1 and table["error"].isna().all()
-    assert table.iloc[0]["method"] == "autoencoder" and table.iloc[0]["frame_count"] == 5
+    assert table.iloc[0]["method"] == "autoencoder" and table.iloc[0]["n_frames"] == 5
     assert len([f for _, f in iter_frames(ws.root / table.iloc[0]["path"])]) == 5

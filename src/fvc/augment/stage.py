@@ -26,7 +26,7 @@ from .render import EncodeSettings, render_augmented
 STAGE = "augmented"
 CARRIED = ["fold", "cascade_id", "group_id", "label"]
 COLUMNS = ["video_id", "source_video_id", "aug_index", "params", "path", "is_augmented", *CARRIED,
-           "frame_count", "error"]
+           "n_frames", "error"]
 PARTIAL = ".partial.mp4"
 
 
@@ -78,7 +78,7 @@ def augment_one(ws: Workspace, row: dict[str, Any], acfg: AugmentConfig) -> list
     rows = [{
         "video_id": row["video_id"], "source_video_id": row["video_id"], "aug_index": 0,
         "params": to_json({"version": PARAMS_VERSION, "original": True}), "path": row["path"],
-        "is_augmented": False, **carried, "frame_count": None,
+        "is_augmented": False, **carried, "n_frames": None,
     }]
     enc = encode_settings(acfg)
     for k in range(1, acfg.per_video + 1):
@@ -94,7 +94,7 @@ def augment_one(ws: Workspace, row: dict[str, Any], acfg: AugmentConfig) -> list
                 tmp.unlink()
         rows.append({
             "video_id": vid, "source_video_id": row["video_id"], "aug_index": k, "params": to_json(params),
-            "path": relative(ws, final), "is_augmented": True, **carried, "frame_count": info["frames_out"],
+            "path": relative(ws, final), "is_augmented": True, **carried, "n_frames": info["frames_out"],
         })
     return rows
 
@@ -128,7 +128,7 @@ def finish_table(table: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
     df["aug_index"] = pd.to_numeric(df["aug_index"], errors="coerce").astype("Int64")
     df["fold"] = pd.to_numeric(df["fold"], errors="coerce").astype("Int64")
     df["label"] = pd.to_numeric(df["label"], errors="coerce").astype("Int64")
-    df["frame_count"] = pd.to_numeric(df["frame_count"], errors="coerce").astype("Int64")
+    df["n_frames"] = pd.to_numeric(df["n_frames"], errors="coerce").astype("Int64")
     df["is_augmented"] = df["is_augmented"].astype("boolean")
     for col in ("video_id", "source_video_id", "params", "path", "cascade_id", "group_id", "error"):
         df[col] = df[col].astype("string")

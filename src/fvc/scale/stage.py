@@ -24,7 +24,7 @@ from .letterbox import check_size, letterbox_video
 STAGE = "scaled"
 METHODS = ("letterbox", "autoencoder")
 COLUMNS = ["video_id", "source_video_id", "path", "width", "height", "orig_width", "orig_height",
-           "is_upscaled", "is_downscaled", "method", *CARRIED, "frame_count", "error"]
+           "is_upscaled", "is_downscaled", "method", *CARRIED, "n_frames", "error"]
 PARTIAL = ".partial.mp4"
 
 
@@ -58,7 +58,7 @@ def scale_one(ws: Workspace, row: dict[str, Any], scfg: ScaleConfig, transform, 
         "video_id": row["video_id"], "source_video_id": row["source_video_id"], "path": relative(ws, final),
         "width": scfg.size, "height": scfg.size, "orig_width": g.width, "orig_height": g.height,
         "is_upscaled": g.is_upscaled, "is_downscaled": g.is_downscaled, "method": scfg.method,
-        **{c: row[c] for c in CARRIED}, "frame_count": info["frames"],
+        **{c: row[c] for c in CARRIED}, "n_frames": info["frames"],
     }
 
 
@@ -72,7 +72,7 @@ def finish_table(table: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
         src = inputs.set_index("video_id")
         for col in ("source_video_id", *CARRIED):
             df[col] = df[col].astype(object).where(~failed, df["video_id"].map(src[col]))
-    for col in ("width", "height", "orig_width", "orig_height", "fold", "label", "frame_count"):
+    for col in ("width", "height", "orig_width", "orig_height", "fold", "label", "n_frames"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
     for col in ("is_upscaled", "is_downscaled"):
         df[col] = df[col].astype("boolean")
