@@ -140,3 +140,19 @@ def test_stage4_requires_scaled_and_adds_flags(tmp_path):
     t = ws.read("features_stage4")
     assert t.loc[0, "is_upscaled"] == 1.0 and t.loc[0, "is_downscaled"] == 0.0
     assert t.loc[0, "codec_is_h264"] == 1.0  # probed from the derived file itself
+
+
+def test_duplicated_frames_show_in_temporal_dup_fraction(tmp_path):
+    from fvc.data.index import probe_video
+
+    rng = np.random.default_rng(5)
+    img = _texture(rng, 48, 64)
+    dup, smooth = tmp_path / "dup.mp4", tmp_path / "smooth.mp4"
+    with VideoWriter(dup, 25, 64, 48) as a, VideoWriter(smooth, 25, 64, 48) as b:
+        for i in range(40):
+            a.write(np.roll(img, 3 * (i // 2), axis=1))  # every frame shown twice (frame-rate conforming)
+            b.write(np.roll(img, 3 * i, axis=1))
+    fcfg = FvcConfig().features
+    fd = video_features(dup, probe_video(dup), fcfg)
+    fs = video_features(smooth, probe_video(smooth), fcfg)
+    assert fd["temporal_dup_frac"] >= 0.3 and fs["temporal_dup_frac"] == 0.0
