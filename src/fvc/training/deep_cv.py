@@ -115,6 +115,7 @@ def run_deep_cv(model_def, ctx: TrainContext) -> CVResult:
 def _run(model_def, ctx, source, resolved, tcfg, spec, config_hash) -> CVResult:
     rc, ws, obs = ctx.run_config, ctx.ws, ctx.observers
     table = clip_table(ws, source)
+    model_def.build(resolved["model"])  # fail fast (e.g. missing pretrained weights) before decoding any video
     table = table[table["label"].notna() & (table["fold"] >= 0)]
     if table.empty:
         raise InputError(ws.table(source), "no labelled rows with a fold to train on")

@@ -31,7 +31,7 @@ from .varaspect import VarAspectCNN
 from .x3d import X3D
 
 SMOKE_CLIP = {"frames": 8, "size": 32, "clips_per_video": 1}
-SMOKE_TRAIN = {"epochs": 1, "batch_size": 4, "lr_head": 1e-3, "warmup_fraction": 0.0, "patience": 1}
+SMOKE_TRAIN = {"epochs": 1, "batch_size": 4, "lr_head": 1e-3, "warmup_fraction": 0.0, "patience": 1, "num_threads": 1}
 FULL_TRAIN = {"epochs": 30, "batch_size": 8, "effective_batch_size": 32, "lr_backbone": 5e-5, "lr_head": 5e-4,
               "weight_decay": 0.05, "warmup_fraction": 0.1, "patience": 5, "monitor": "val_auc"}
 TINY_SLOWFAST = {"depths": (1, 1, 1, 1), "width": 16}
