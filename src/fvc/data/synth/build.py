@@ -75,12 +75,26 @@ def _archive_one(args: tuple[str, list[str], str, str]) -> str:
     return path
 
 
-def _run(fn, items: list, workers: int, description: str) -> list:
-    if workers <= 1 or len(items) <= 1:
-        return [fn(x) for x in progress_iter(items, description, total=len(items))]
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(min(workers, len(items))) as pool:
-        return list(progress_iter(pool.imap_unordered(fn, items), description, total=len(items)))
+class _Runner:
+    """Maps work over one process pool for the whole build (workers start once), or in-process.
+
+    Workers are forked where the platform allows: no re-import cost and no
+    ``if __name__ == "__main__"`` guard needed in callers' scripts.
+    """
+
+    def __init__(self, workers: int):
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        self.pool = mp.get_context(method).Pool(workers) if workers > 1 else None
+
+    def run(self, fn, items: list, description: str) -> list:
+        if self.pool is None or len(items) <= 1:
+            return [fn(x) for x in progress_iter(items, description, total=len(items))]
+        return list(progress_iter(self.pool.imap_unordered(fn, items), description, total=len(items)))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
 
 
 def build_corpus(out_dir: str | Path, n_videos: int = DEFAULT_VIDEOS, seed: int = 0, password: str | None = None,
@@ -109,11 +123,12 @@ def build(out_dir: str | Path, n_videos: int = DEFAULT_VIDEOS, seed: int = 0, pa
     work = out_dir / ".synth-build"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    runner = _Runner(min(int(workers), len(jobs)))
     try:
         originals = sorted((j for j in jobs if j.parent is None), key=_cost, reverse=True)
         dups = sorted((j for j in jobs if j.parent is not None), key=_cost, reverse=True)
-        probes = dict(_run(_make_one, [(j, str(work), seed) for j in originals], workers, "synth originals"))
-        probes.update(_run(_make_one, [(j, str(work), seed) for j in dups], workers, "synth near-duplicates"))
+        probes = dict(runner.run(_make_one, [(j, str(work), seed) for j in originals], "synth originals"))
+        probes.update(runner.run(_make_one, [(j, str(work), seed) for j in dups], "synth near-duplicates"))
         manifest = ground_truth(jobs, probes)
         fvc = manifest[manifest.source == "FVC"]
         dup = manifest[manifest.source == "FVC_dup"]
@@ -125,13 +140,14 @@ def build(out_dir: str | Path, n_videos: int = DEFAULT_VIDEOS, seed: int = 0, pa
         atomic_write_text(out_dir / "ground_truth.csv", manifest.to_csv(index=False))
         tasks = [(str(out_dir / a), [str(work / f) for f in manifest.file_name[manifest.archive == a]], password,
                   ARCHIVE_METHODS[a]) for a in ARCHIVES]
-        _run(_archive_one, [t for t in tasks if t[1]], workers, "synth archives")
+        runner.run(_archive_one, [t for t in tasks if t[1]], "synth archives")
         if keep_videos:
             videos = out_dir / "videos"
             shutil.rmtree(videos, ignore_errors=True)
             work.rename(videos)
             manifest = manifest.assign(path=[str(videos / f) for f in manifest.file_name])
     finally:
+        runner.close()
         shutil.rmtree(work, ignore_errors=True)
     return BuildResult(out_dir, manifest, password, time.perf_counter() - t0)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
+from scipy.stats import beta as beta_dist
 
 from ...errors import InputError
 from .encode import EncodeSpec, bitrate_for
@@ -23,7 +24,7 @@ from .seeding import rng_for
 CONTAINERS = ("mp4", "webm", "mkv", "avi")
 CONTAINER_P = (0.45, 0.2, 0.15, 0.2)
 HEIGHTS = (144, 240, 360, 480, 720)
-HEIGHT_P = (0.45, 0.33, 0.13, 0.06, 0.03)
+HEIGHT_P = (0.5, 0.3, 0.12, 0.05, 0.03)
 ASPECTS = ((16, 9), (4, 3), (9, 16))
 ASPECT_P = (0.7, 0.2, 0.1)
 FPS_CHOICES = (Fraction(15), Fraction(20), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30))
@@ -33,7 +34,7 @@ FB_PAGES = ("newsdaily", "viralclips", "worldcam", "thedailyfeed", "amazingvideo
 TW_USERS = ("breakingnow", "clipwatch", "eyewitness_tv", "newsflash", "worldviral", "reporter_j")
 YT_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 ARCHIVES = ("FVC1.zip", "FVC2.zip", "FVC3.zip")
-MAX_FRAMES = {360: 120, 480: 72, 720: 48}  # keeps the rare large clips affordable to build
+MAX_SECONDS = {360: 6.0, 480: 4.0, 720: 2.5}  # keeps the rare large clips affordable to build
 
 
 @dataclass(frozen=True)
@@ -130,18 +131,34 @@ class _Namer:
                 return platform, pid, url
 
 
-def _draw_format(rng: np.random.Generator, opts: SizeOptions) -> dict:
+def _strata(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n stratified uniforms in random order: one in each of n equal bins, so small samples
+    still follow the distribution closely (both classes get the same mix of formats)."""
+    return rng.permutation((np.arange(n) + rng.random(n)) / max(1, n))
+
+
+def _pick(u: float, choices, p) -> object:
+    idx = int(np.searchsorted(np.cumsum(p) / np.sum(p), u, side="right"))
+    return choices[min(idx, len(choices) - 1)]
+
+
+def _draw_formats(rng: np.random.Generator, n: int, opts: SizeOptions) -> list[dict]:
+    """Formats for n seed videos of one class, stratified over every attribute."""
     hs, hp = opts.heights()
-    height = int(rng.choice(hs, p=hp))
-    aspect = ASPECTS[int(rng.choice(len(ASPECTS), p=ASPECT_P))]
-    fps = FPS_CHOICES[int(rng.integers(0, len(FPS_CHOICES)))]
     lo = min(opts.min_duration, opts.max_duration)
-    duration = lo + (opts.max_duration - lo) * rng.beta(1.3, 2.5)
-    n_frames = max(3, int(round(duration * float(fps))))
-    n_frames = min(n_frames, MAX_FRAMES.get(height, n_frames))
-    w, h = _size(height, aspect)
-    return {"container": str(rng.choice(CONTAINERS, p=CONTAINER_P)), "width": w, "height": h, "fps": fps,
-            "n_frames": n_frames, "audio": bool(rng.random() < 0.5), "tone": float(rng.uniform(200, 900))}
+    cols = {k: _strata(rng, n) for k in ("height", "aspect", "fps", "duration", "container", "audio")}
+    out = []
+    for i in range(n):
+        height = int(_pick(cols["height"][i], hs, hp))
+        aspect = _pick(cols["aspect"][i], ASPECTS, ASPECT_P)
+        fps = _pick(cols["fps"][i], FPS_CHOICES, np.ones(len(FPS_CHOICES)))
+        duration = lo + (opts.max_duration - lo) * float(beta_dist.ppf(cols["duration"][i], 1.0, 3.5))
+        duration = min(duration, max(lo, MAX_SECONDS.get(height, duration)))
+        w, h = _size(height, aspect)
+        out.append({"container": str(_pick(cols["container"][i], CONTAINERS, CONTAINER_P)), "width": w,
+                    "height": h, "fps": fps, "n_frames": max(3, int(round(duration * float(fps)))),
+                    "audio": bool(cols["audio"][i] < 0.5), "tone": float(rng.uniform(200, 900))})
+    return out
 
 
 def _gop(rng: np.random.Generator, fps: Fraction, who: str) -> int:
@@ -161,20 +178,10 @@ def _encode(rng, fmt: dict, who: str, container: str | None = None, size: tuple[
                       _gop(rng, fmt["fps"], who), fmt["audio"] if audio is None else audio, fmt["tone"])
 
 
-def _cascade_sizes(rng: np.random.Generator, n_videos: int, n_pairs: int, n_cascades: int) -> list[int]:
-    """Heavy-tailed sizes (lognormal weights), matched within each fake/real pair."""
-    sizes = [1] * n_cascades
-    extra = n_videos - n_cascades
-    weights = rng.lognormal(0.0, 1.1, size=n_pairs)
-    per_pair = rng.multinomial(extra, weights / weights.sum())
-    for p, e in enumerate(per_pair):
-        fake, real = 2 * p, 2 * p + 1
-        sizes[fake] += e // 2
-        if real < n_cascades:
-            sizes[real] += e - e // 2
-        else:
-            sizes[fake] += e - e // 2
-    return sizes
+def _cascade_sizes(rng: np.random.Generator, n_videos: int, n_cascades: int) -> list[int]:
+    """Heavy-tailed sizes: one seed each, the rest shared by lognormal weights."""
+    weights = rng.lognormal(0.0, 1.1, size=n_cascades)
+    return [1 + int(e) for e in rng.multinomial(n_videos - n_cascades, weights / weights.sum())]
 
 
 def plan_corpus(n_videos: int, seed: int, opts: SizeOptions | None = None,
@@ -188,22 +195,26 @@ def plan_corpus(n_videos: int, seed: int, opts: SizeOptions | None = None,
         raise InputError("--videos", f"{n_videos} is too small for {n_cascades} cascades (one video each at least)")
     rng = rng_for(seed, "plan")
     namer = _Namer(rng_for(seed, "names"))
-    n_pairs = (n_cascades + 1) // 2
-    sizes = _cascade_sizes(rng, n_videos, n_pairs, n_cascades)
-    kinds = [MANIPULATIONS[i % len(MANIPULATIONS)] for i in range(n_pairs)]
-    kinds = [kinds[i] for i in rng.permutation(n_pairs)]
-    images = rng.permutation(np.resize(np.array(SCENE_IMAGES), n_pairs))
+    n_fake = n_cascades - n_cascades // 2
+    n_real = n_cascades - n_fake
+    sizes = _cascade_sizes(rng, n_videos, n_cascades)
+    kinds = list(rng.permutation(np.resize(np.array(MANIPULATIONS), n_fake)))
+    # Each class draws scenes and formats independently from the same distribution (no matched
+    # pairs: a twin of a training cascade in the test fold would make CV scores misleading).
+    classes = {"f": (n_fake, _draw_formats(rng_for(seed, "formats", "f"), n_fake, opts),
+                     rng_for(seed, "images", "f").permutation(np.resize(np.array(SCENE_IMAGES), n_fake))),
+               "r": (n_real, _draw_formats(rng_for(seed, "formats", "r"), n_real, opts),
+                     rng_for(seed, "images", "r").permutation(np.resize(np.array(SCENE_IMAGES), n_real)))}
     all_sizes, size_p = opts.sizes()
     jobs: list[VideoJob] = []
-    for i in range(n_cascades):
-        pair, is_fake = i // 2, i % 2 == 0
-        cid = f"f{pair}" if is_fake else f"r{pair}"
+    order = [("f", k) for k in range(n_fake)] + [("r", k) for k in range(n_real)]
+    for i, (letter, k) in enumerate(order):
+        is_fake, cid = letter == "f", f"{letter}{k}"
         crng = rng_for(seed, "cascade", cid)
-        fmt = _draw_format(rng_for(seed, "pair-format", pair), opts)
-        scene = draw_scene(seed, cid, fmt["width"], fmt["height"], fmt["n_frames"], float(fmt["fps"]),
-                           image=str(images[pair]))
-        fake = draw_fake(seed, cid, kinds[pair]) if is_fake else None
-        archive = ARCHIVES[min(2, i * 3 // n_cascades)]
+        fmt, image = classes[letter][1][k], str(classes[letter][2][k])
+        scene = draw_scene(seed, cid, fmt["width"], fmt["height"], fmt["n_frames"], float(fmt["fps"]), image=image)
+        fake = draw_fake(seed, cid, kinds[k]) if is_fake else None
+        archive = ARCHIVES[i % 3]
         platform, pid, url = namer.draw()
         ext = fmt["container"]
         name = f"{cid}.{ext}" if crng.random() < 0.15 else f"{pid}.{ext}"

@@ -92,16 +92,18 @@ def draw_neardup(seed: int, key: str, parent_w: int, parent_h: int, parent_frame
     w, h, first, count = parent_w, parent_h, 0, parent_frames
     short = min(parent_w, parent_h)
     smaller = [(s, p) for s, p in zip(sizes, weights) if min(s) <= short and s != (parent_w, parent_h)]
-    if smaller and (transform == "rescale" or (transform not in ("crop", "letterbox") and rng.random() < 0.5)):
+    if smaller and (transform == "rescale" or (transform not in ("crop", "letterbox") and rng.random() < 0.75)):
         p = np.array([q for _, q in smaller], float)
         w, h = smaller[int(rng.choice(len(smaller), p=p / p.sum()))][0]
     elif transform == "crop":
         w, h = _even(parent_w * 0.8), _even(parent_h * 0.8)
     elif transform == "letterbox":
-        if parent_w >= parent_h:  # 16:9 into 4:3 (bars top/bottom) or into a square
-            h = _even(parent_w * (0.75 if rng.random() < 0.6 else 1.0))
+        # Shown in a narrower player at the same height: 16:9 in 4:3 or square (bars top and bottom),
+        # 9:16 in 3:4 (bars left and right).
+        if parent_w >= parent_h:
+            w = _even(parent_h * (4 / 3 if rng.random() < 0.6 else 1.0))
         else:
-            w = _even(parent_h * 0.75)
+            h = _even(parent_w * 4 / 3)
     if transform == "trim" and parent_frames >= 6:
         first = int(rng.integers(0, parent_frames // 4 + 1))
         count = max(3, parent_frames - first - int(rng.integers(0, parent_frames // 4 + 1)))

@@ -39,19 +39,22 @@ def make_video(job: VideoJob, out_dir: Path, seed: int) -> Path:
         if fake.kind == "reuse":
             tmp = _old_copy(tmp, job, rng, vseed)
         else:
+            # The forger works from a downloaded copy: already compressed, often smaller.
             times = timeline_map(fake, n) if fake.kind == "timeline" else range(n)
-            camera = EncodeSpec("mp4", scene.width, scene.height, job.encode.fps,
-                                bitrate_for(scene.width, scene.height, fps, rng.uniform(0.12, 0.3)),
-                                int(round(fps)) * int(rng.integers(1, 3)), fast=True)
-            encode_frames(tmp, (render_frame(scene, float(t)) for t in times), camera, vseed)
-        frames = decode_frames(tmp)
+            src = scene
+            if rng.random() < 0.5:
+                f = rng.uniform(0.5, 0.75)
+                src = scene.with_size(max(16, int(scene.width * f / 2) * 2), max(16, int(scene.height * f / 2) * 2))
+            copy = EncodeSpec("mp4", src.width, src.height, job.encode.fps,
+                              bitrate_for(src.width, src.height, fps, rng.uniform(0.04, 0.1)),
+                              int(round(fps)) * int(rng.integers(1, 3)), fast=True)
+            encode_frames(tmp, (render_frame(src, float(t)) for t in times), copy, vseed)
+        w, h = job.encode.width, job.encode.height
+        frames = (upscale(f, w, h, fake.seed) if f.shape[:2] != (h, w) else f for f in decode_frames(tmp))
         if fake.kind == "splice":
             frames = (apply_splice(f, fake, t, n) for t, f in enumerate(frames))
         elif fake.kind == "overlay":
             frames = (apply_overlay(f, fake, t, fps) for t, f in enumerate(frames))
-        elif fake.kind == "reuse":
-            w, h = job.encode.width, job.encode.height
-            frames = (upscale(f, w, h, fake.seed) if f.shape[:2] != (h, w) else f for f in frames)
         encode_frames(out, frames, job.encode, vseed)
     finally:
         tmp.unlink(missing_ok=True)
