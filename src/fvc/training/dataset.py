@@ -61,40 +61,50 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         r = int(self.rows[i])
-        clip = torch.from_numpy(np.array(self.cache.clips[r])).permute(3, 0, 1, 2).float().div_(255.0)
-        flow = None
-        if self.cache.flow is not None:
-            q = torch.from_numpy(np.array(self.cache.flow[r])).permute(3, 0, 1, 2).float()
-            flow = q.mul_(2 * FLOW_BOUND / 255.0).sub_(FLOW_BOUND).div_(FLOW_BOUND)  # in [-1, 1]
+        flow = self.cache.flow[r] if self.cache.flow is not None else None
         vh, vw = (int(v) for v in self.valid[i])
-        if self.train:
-            clip, flow = self._augment(clip, flow, vh, vw)
-        clip = (clip - self.mean) / self.std
-        if self.varaspect:
-            clip[:, :, vh:, :] = 0
-            clip[:, :, :, vw:] = 0
-        item = {"clip": clip, "label": torch.tensor(self.labels[i]), "row": torch.tensor(r)}
-        if flow is not None:
-            item["flow"] = flow
-        if self.varaspect:
-            item["valid"] = torch.tensor([vh, vw])
+        item = make_item(self.cache.clips[r], flow, vh, vw, self.varaspect, self.mean, self.std,
+                         self.aug if self.train else None)
+        item["label"] = torch.tensor(self.labels[i])
+        item["row"] = torch.tensor(r)
         return item
 
-    def _augment(self, clip, flow, vh, vw):
-        """Flip (within the valid extent), brightness and contrast; uses torch's seeded RNG."""
-        a = self.aug
-        if a.hflip and torch.rand(()) < a.hflip:
-            w = vw if self.varaspect else clip.shape[-1]
-            clip[..., :w] = clip[..., :w].flip(-1)
-            if flow is not None:
-                flow[..., :w] = flow[..., :w].flip(-1)
-                flow[0] = -flow[0]  # horizontal motion changes sign
-        if a.brightness:
-            clip = clip + (torch.rand(()) * 2 - 1) * a.brightness
-        if a.contrast:
-            m = clip.mean()
-            clip = (clip - m) * (1 + (torch.rand(()) * 2 - 1) * a.contrast) + m
-        return clip.clamp_(0, 1), flow
+
+def make_item(clip_u8: np.ndarray, flow_u8: np.ndarray | None, vh: int, vw: int, varaspect: bool,
+              mean: torch.Tensor, std: torch.Tensor, aug: ClipAug | None = None) -> dict[str, torch.Tensor]:
+    """uint8 (T,H,W,3) clip [+ (T,H,W,2) flow] -> model inputs; training and prediction share this."""
+    clip = torch.from_numpy(np.array(clip_u8)).permute(3, 0, 1, 2).float().div_(255.0)
+    flow = None
+    if flow_u8 is not None:
+        q = torch.from_numpy(np.array(flow_u8)).permute(3, 0, 1, 2).float()
+        flow = q.mul_(2 * FLOW_BOUND / 255.0).sub_(FLOW_BOUND).div_(FLOW_BOUND)  # in [-1, 1]
+    if aug is not None:
+        clip, flow = _augment(aug, clip, flow, vw if varaspect else clip.shape[-1])
+    clip = (clip - mean) / std
+    if varaspect:
+        clip[:, :, vh:, :] = 0
+        clip[:, :, :, vw:] = 0
+    item = {"clip": clip}
+    if flow is not None:
+        item["flow"] = flow
+    if varaspect:
+        item["valid"] = torch.tensor([vh, vw])
+    return item
+
+
+def _augment(a: ClipAug, clip: torch.Tensor, flow: torch.Tensor | None, w: int):
+    """Flip (within the valid width), brightness and contrast; uses torch's seeded RNG."""
+    if a.hflip and torch.rand(()) < a.hflip:
+        clip[..., :w] = clip[..., :w].flip(-1)
+        if flow is not None:
+            flow[..., :w] = flow[..., :w].flip(-1)
+            flow[0] = -flow[0]  # horizontal motion changes sign
+    if a.brightness:
+        clip = clip + (torch.rand(()) * 2 - 1) * a.brightness
+    if a.contrast:
+        m = clip.mean()
+        clip = (clip - m) * (1 + (torch.rand(()) * 2 - 1) * a.contrast) + m
+    return clip.clamp_(0, 1), flow
 
 
 def collate_clips(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

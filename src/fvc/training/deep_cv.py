@@ -91,7 +91,11 @@ def load_deep_model(path: str | Path):
         raise InputError(path, "not a deep model saved by fvc train")
     d = get_def(payload["model_id"])
     model = d.build(payload["model_kwargs"])
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+        raise InputError(path, f"weights do not fit model {d.id} as defined now ({first[:120]}); retrain it") from exc
     model.eval()
     return model, ClipSpec(**payload["clip"]), payload
 
