@@ -152,7 +152,7 @@ def decode_clips(path: str | Path, spec: ClipSpec, box: tuple[int, int, int, int
 
 
 class ClipCache:
-    """A built cache: ``clips`` (N,T,S,S,3) uint8 memmap, optional ``flow``, and ``index`` rows."""
+    """A built cache: ``clips`` (N,T,S,S,3) uint8 memmap (copy-on-write: never written back), optional ``flow``, and ``index`` rows."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -163,9 +163,9 @@ class ClipCache:
         self.spec = ClipSpec(**self.meta["spec"])
         self.index = pd.read_parquet(self.root / "index.parquet")
         n, s, t = len(self.index), self.spec.size, self.spec.frames
-        self.clips = np.memmap(self.root / "clips.u8", np.uint8, "r", shape=(max(n, 1), t, s, s, 3))
+        self.clips = np.memmap(self.root / "clips.u8", np.uint8, "c", shape=(max(n, 1), t, s, s, 3))
         self.flow = (
-            np.memmap(self.root / "flow.u8", np.uint8, "r", shape=(max(n, 1), t, s, s, 2)) if self.spec.flow else None
+            np.memmap(self.root / "flow.u8", np.uint8, "c", shape=(max(n, 1), t, s, s, 2)) if self.spec.flow else None
         )
 
     def __len__(self) -> int:

@@ -72,15 +72,27 @@ class ClipDataset(Dataset):
 
 def make_item(clip_u8: np.ndarray, flow_u8: np.ndarray | None, vh: int, vw: int, varaspect: bool,
               mean: torch.Tensor, std: torch.Tensor, aug: ClipAug | None = None) -> dict[str, torch.Tensor]:
-    """uint8 (T,H,W,3) clip [+ (T,H,W,2) flow] -> model inputs; training and prediction share this."""
-    clip = torch.from_numpy(np.array(clip_u8)).permute(3, 0, 1, 2).float().div_(255.0)
+    """uint8 (T,H,W,3) clip [+ (T,H,W,2) flow] -> model inputs; training and prediction share this.
+
+    One conversion pass into a preallocated (3,T,H,W) float tensor, then in-place ops: the loader's
+    cost per clip stays a few memory passes.
+    """
+    src = torch.from_numpy(np.ascontiguousarray(clip_u8))
+    t, h, w, _ = src.shape
+    clip = torch.empty((3, t, h, w), dtype=torch.float32)
+    clip.copy_(src.permute(3, 0, 1, 2))
     flow = None
     if flow_u8 is not None:
-        q = torch.from_numpy(np.array(flow_u8)).permute(3, 0, 1, 2).float()
-        flow = q.mul_(2 * FLOW_BOUND / 255.0).sub_(FLOW_BOUND).div_(FLOW_BOUND)  # in [-1, 1]
+        fsrc = torch.from_numpy(np.ascontiguousarray(flow_u8))
+        flow = torch.empty((2, t, h, w), dtype=torch.float32)
+        flow.copy_(fsrc.permute(3, 0, 1, 2))
+        flow.mul_(2 * FLOW_BOUND / 255.0 / FLOW_BOUND).sub_(1.0)  # uint8 -> [-1, 1] (= pixels / bound)
     if aug is not None:
-        clip, flow = _augment(aug, clip, flow, vw if varaspect else clip.shape[-1])
-    clip = (clip - mean) / std
+        clip.mul_(1 / 255.0)
+        clip, flow = _augment(aug, clip, flow, vw if varaspect else w)
+        clip.sub_(mean).div_(std)
+    else:
+        clip.sub_(mean * 255.0).mul_(1.0 / (std * 255.0))
     if varaspect:
         clip[:, :, vh:, :] = 0
         clip[:, :, :, vw:] = 0
@@ -93,17 +105,18 @@ def make_item(clip_u8: np.ndarray, flow_u8: np.ndarray | None, vh: int, vw: int,
 
 
 def _augment(a: ClipAug, clip: torch.Tensor, flow: torch.Tensor | None, w: int):
-    """Flip (within the valid width), brightness and contrast; uses torch's seeded RNG."""
+    """Flip (within the valid width), brightness and contrast, in place; uses torch's seeded RNG."""
     if a.hflip and torch.rand(()) < a.hflip:
         clip[..., :w] = clip[..., :w].flip(-1)
         if flow is not None:
             flow[..., :w] = flow[..., :w].flip(-1)
-            flow[0] = -flow[0]  # horizontal motion changes sign
-    if a.brightness:
-        clip = clip + (torch.rand(()) * 2 - 1) * a.brightness
-    if a.contrast:
-        m = clip.mean()
-        clip = (clip - m) * (1 + (torch.rand(()) * 2 - 1) * a.contrast) + m
+            flow[0].neg_()  # horizontal motion changes sign
+    b = float((torch.rand(()) * 2 - 1) * a.brightness) if a.brightness else 0.0
+    c = float(1 + (torch.rand(()) * 2 - 1) * a.contrast) if a.contrast else 1.0
+    if b or c != 1.0:
+        # brightness then contrast around the (brightened) mean, fused: y = c*x + c*b + (1-c)*(mean(x)+b)
+        m = float(clip.mean()) + b
+        clip.mul_(c).add_(c * b + (1 - c) * m)
     return clip.clamp_(0, 1), flow
 
 
