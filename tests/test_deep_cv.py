@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from fvc.cli import app
 from fvc.config import FvcConfig
-from fvc.training.deep_cv import inner_split, load_deep_model
+from fvc.models.deep.catalog import get_def
+from fvc.training.deep_cv import inner_split, load_deep_model, select_copies
 from fvc.training.events import RecordingObserver
 from fvc.training.results import read_metrics, read_oof
 from fvc.training.run_config import RunConfig, run_training
@@ -40,7 +41,8 @@ def _check_results(ws, model_id):
     oof = read_oof(ws, model_id)
     assert len(oof) == 10 and set(oof["fold"]) == set(range(5)) and oof["prob"].between(0, 1).all()
     model, spec, payload = load_deep_model(ws.results_dir / model_id / "model.pt")
-    assert payload["config_hash"] == m["config_hash"] and spec.frames == 8
+    assert payload["config_hash"] == m["config_hash"]
+    assert spec.frames == get_def(model_id).preset("smoke")["clip"]["frames"]
     assert json.loads((ws.results_dir / model_id / "model.json").read_text())["model_id"] == model_id
 
 
@@ -82,6 +84,13 @@ def test_inner_split_is_grouped():
     fit, val = inner_split(index, index["row"].to_numpy(), seed=0)
     g = index.set_index("row")["group_id"]
     assert len(val) and not set(g.loc[fit]) & set(g.loc[val])
+
+
+def test_select_copies_keeps_original_first():
+    t = pd.DataFrame({"video_id": ["a_1", "a", "a_2", "b_1", "b"], "source_video_id": ["a", "a", "a", "b", "b"]})
+    assert sorted(select_copies(t, 1)["video_id"]) == ["a", "b"]
+    assert sorted(select_copies(t, 2)["video_id"]) == ["a", "a_1", "b", "b_1"]
+    assert len(select_copies(t, None)) == 5
 
 
 def test_missing_scaled_table_is_one_line_error(tmp_path):

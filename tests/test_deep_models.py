@@ -65,6 +65,7 @@ def test_every_deep_model_registered_with_presets():
 def test_preset_overrides_route_to_the_right_part():
     p = get_def("5q").preset("smoke", {"frames": 6, "epochs": 3, "variant": "s", "source": "augmented"})
     assert p["clip"]["frames"] == 6 and p["train"]["epochs"] == 3 and p["model"]["variant"] == "s"
+    assert p["data"] == {"copies_per_source": 1, "source": "augmented"}
 
 
 # -- fidelity: published parameter counts ----------------------------------------

@@ -51,6 +51,15 @@ def inner_split(index: pd.DataFrame, rows: np.ndarray, seed: int) -> tuple[np.nd
     return rows[fit_idx], rows[val_idx]
 
 
+def select_copies(table: pd.DataFrame, copies: int | None) -> pd.DataFrame:
+    """Keep at most ``copies`` rows per source video, the original (video_id == source) first."""
+    if not copies:
+        return table
+    order = table.assign(_copy=(table["video_id"] != table["source_video_id"]).astype(int))
+    order = order.sort_values(["source_video_id", "_copy", "video_id"])
+    return order.groupby("source_video_id", sort=False).head(int(copies)).drop(columns="_copy")
+
+
 def clip_predictions(model, cache: ClipCache, rows: np.ndarray, trainer: Trainer) -> pd.DataFrame:
     """Per-video mean fake probability over its clips (rows of the cache)."""
     ds = ClipDataset(cache, rows, train=False)
@@ -103,8 +112,8 @@ def load_deep_model(path: str | Path):
 def run_deep_cv(model_def, ctx: TrainContext) -> CVResult:
     """``ModelSpec.run_cv`` for every deep model."""
     rc, ws, obs = ctx.run_config, ctx.ws, ctx.observers
-    source = rc.params.get("source", "scaled")
     resolved = model_def.preset(rc.preset, rc.params)
+    source = resolved["data"].get("source", "scaled")
     tcfg = TrainConfig.from_dict({**resolved["train"], "seed": rc.seed})
     spec = ClipSpec(**resolved["clip"])
     config_hash = rc.hash()
@@ -121,6 +130,7 @@ def _run(model_def, ctx, source, resolved, tcfg, spec, config_hash) -> CVResult:
     table = clip_table(ws, source)
     model_def.build(resolved["model"])  # fail fast (e.g. missing pretrained weights) before decoding any video
     table = table[table["label"].notna() & (table["fold"] >= 0)]
+    table = select_copies(table, resolved["data"].get("copies_per_source"))
     if table.empty:
         raise InputError(ws.table(source), "no labelled rows with a fold to train on")
     cache = build_clip_cache(table, spec, ws.cache_dir / "clips", ws)
@@ -128,7 +138,7 @@ def _run(model_def, ctx, source, resolved, tcfg, spec, config_hash) -> CVResult:
     index = cache.index
     if index.empty:
         raise InputError(ws.table(source), "no video could be decoded into clips")
-    device = rc.params.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolved["data"].get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
     trainer = Trainer(tcfg, device)
     run_key = stable_hash({"run": config_hash, "cache": cache.meta["key"]})
     ckpt_root = ws.artifacts_dir / "checkpoints" / model_def.id / run_key

@@ -1,12 +1,14 @@
 """The deep model zoo: ids, builders and the ``smoke`` / ``full`` presets.
 
 A preset has three parts: ``model`` (builder keyword arguments), ``clip``
-(:class:`~fvc.training.clips.ClipSpec` fields) and ``train``
-(:class:`~fvc.training.trainer.TrainConfig` fields). ``RunConfig.params``
+(:class:`~fvc.training.clips.ClipSpec` fields), ``train``
+(:class:`~fvc.training.trainer.TrainConfig` fields) and ``data`` (which
+rows: ``source`` table, ``copies_per_source``). ``RunConfig.params``
 overrides any of them by name. ``smoke`` presets are tiny (8 frames of
-32x32, one epoch, narrow trunks for the R50 families) and train from
-scratch by explicit choice (``pretrained: false``) so they run offline on
-CPU in well under two minutes; ``full`` presets follow the published
+32x32, one epoch, the original of each video only, narrow trunks for the
+R50 families, 4 frames and 6 batches per epoch for the 14-33M-parameter
+trunks) and train from scratch by explicit choice (``pretrained: false``)
+so they run offline on CPU in about two minutes or less; ``full`` presets follow the published
 configurations and ask for pretrained weights where the paper used them.
 """
 
@@ -35,6 +37,11 @@ SMOKE_TRAIN = {"epochs": 1, "batch_size": 4, "lr_head": 1e-3, "warmup_fraction":
 FULL_TRAIN = {"epochs": 30, "batch_size": 8, "effective_batch_size": 32, "lr_backbone": 5e-5, "lr_head": 5e-4,
               "weight_decay": 0.05, "warmup_fraction": 0.1, "patience": 5, "monitor": "val_auc"}
 TINY_SLOWFAST = {"depths": (1, 1, 1, 1), "width": 16}
+# 14-33M-parameter trunks (and X3D's depthwise 3D convs, slow on CPU): 4 frames, 6 batches per epoch in smoke runs
+HEAVY_SMOKE = {"max_batches_per_epoch": 6}
+# Which rows of the clip table to use: 'source' table, augmented copies per source video (None = all), device.
+DATA_KEYS = ("source", "copies_per_source", "device")
+SMOKE_DATA = {"copies_per_source": 1}
 
 
 @dataclass(frozen=True)
@@ -54,12 +61,11 @@ class DeepModelDef:
         if key not in self.presets:
             raise InputError("--preset", f"model {self.id} has no preset '{name}' (known: {', '.join(self.presets)})")
         out = copy.deepcopy(self.presets[key])
+        out.setdefault("data", {})
         clip_names = {f.name for f in fields(ClipSpec)}
         train_names = {f.name for f in fields(TrainConfig)}
         for k, v in (overrides or {}).items():
-            if k in ("source",):
-                continue
-            part = "clip" if k in clip_names else "train" if k in train_names else "model"
+            part = "data" if k in DATA_KEYS else "clip" if k in clip_names else "train" if k in train_names else "model"
             out[part][k] = v
         return out
 
@@ -70,12 +76,13 @@ class DeepModelDef:
             raise InputError("model params", f"model {self.id}: {exc}") from exc
 
 
-def _p(model: dict, clip: dict, train: dict) -> dict[str, dict[str, Any]]:
-    return {"model": model, "clip": clip, "train": train}
+def _p(model: dict, clip: dict, train: dict, data: dict | None = None) -> dict[str, dict[str, Any]]:
+    return {"model": model, "clip": clip, "train": train, "data": dict(data or {})}
 
 
-def _smoke(model: dict, **clip: Any) -> dict[str, dict[str, Any]]:
-    return _p(model, {**SMOKE_CLIP, **clip}, dict(SMOKE_TRAIN))
+def _smoke(model: dict, heavy: bool = False, **clip: Any) -> dict[str, dict[str, Any]]:
+    clip = {**SMOKE_CLIP, **({"frames": 4} if heavy else {}), **clip}
+    return _p(model, clip, {**SMOKE_TRAIN, **(HEAVY_SMOKE if heavy else {})}, SMOKE_DATA)
 
 
 DEFS: list[DeepModelDef] = [
@@ -87,7 +94,7 @@ DEFS: list[DeepModelDef] = [
     ),
     DeepModelDef(
         "5d", "R3D-18", "torchvision R3D-18, Kinetics-400 weights", TorchvisionVideoResNet,
-        {"smoke": _smoke({"arch": "r3d_18", "pretrained": False}),
+        {"smoke": _smoke({"arch": "r3d_18", "pretrained": False}, heavy=True),
          "full": _p({"arch": "r3d_18", "pretrained": True}, {"frames": 16, "size": 112, "clips_per_video": 2},
                     dict(FULL_TRAIN))},
         aliases=("r3d_18", "r3d-18"),
@@ -102,20 +109,20 @@ DEFS: list[DeepModelDef] = [
     ),
     DeepModelDef(
         "5o", "I3D", "ImageNet ResNet-50 inflated to 3D", I3D,
-        {"smoke": _smoke({"depth": "resnet18", "pretrained": False, "temporal_pool": False}),
+        {"smoke": _smoke({"depth": "resnet18", "pretrained": False, "temporal_pool": False}, heavy=True),
          "full": _p({"depth": "resnet50", "pretrained": True}, {"frames": 16, "size": 224, "clips_per_video": 2},
                     dict(FULL_TRAIN))},
     ),
     DeepModelDef(
         "5p", "R(2+1)D-18", "torchvision R(2+1)D-18, Kinetics-400 weights", TorchvisionVideoResNet,
-        {"smoke": _smoke({"arch": "r2plus1d_18", "pretrained": False}),
+        {"smoke": _smoke({"arch": "r2plus1d_18", "pretrained": False}, heavy=True),
          "full": _p({"arch": "r2plus1d_18", "pretrained": True}, {"frames": 16, "size": 112, "clips_per_video": 2},
                     dict(FULL_TRAIN))},
         aliases=("r2plus1d_18",),
     ),
     DeepModelDef(
         "5q", "X3D", "X3D (variant xs/s/m via params.variant; full = X3D-S 13x160)", X3D,
-        {"smoke": _smoke({"variant": "xs"}),
+        {"smoke": _smoke({"variant": "xs"}, heavy=True),
          "full": _p({"variant": "s"}, {"frames": 13, "size": 160, "clips_per_video": 2},
                     {**FULL_TRAIN, "lr_head": 1e-3})},
     ),
