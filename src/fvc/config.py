@@ -18,6 +18,8 @@ from .errors import InputError
 from .workspace import Workspace, atomic_write_text
 
 KNOWN_LABELS = ("fake", "real", "uncertain", "debunked", "parody")
+# Environment variable holding the FVC archive password (never stored in fvc.yaml).
+ENV_PASSWORD = "FVC_ARCHIVE_PASSWORD"
 
 
 class Section(BaseModel):

@@ -8,11 +8,15 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where tables are touched, keeping `fvc --help` fast
+    import pandas as pd
 
 DEFAULT_WORKSPACE = "fvc-workspace"
 ENV_WORKSPACE = "FVC_WORKSPACE"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -22,6 +26,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should read like any other file
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -43,14 +48,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return Path(path)
 
 
-def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+def write_table(df: "pd.DataFrame", path: str | Path) -> Path:
     """Write a DataFrame as Parquet atomically."""
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False, engine="pyarrow")
     return Path(path)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path) -> "pd.DataFrame":
+    import pandas as pd
+
     from .errors import InputError
 
     path = Path(path)
@@ -123,10 +130,10 @@ class Workspace:
     def table(self, name: str) -> Path:
         return self.tables_dir / f"{name}.parquet"
 
-    def read(self, name: str) -> pd.DataFrame:
+    def read(self, name: str) -> "pd.DataFrame":
         return read_table(self.table(name))
 
-    def write(self, name: str, df: pd.DataFrame) -> Path:
+    def write(self, name: str, df: "pd.DataFrame") -> Path:
         return write_table(df, self.table(name))
 
     def has(self, name: str) -> bool:

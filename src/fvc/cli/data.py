@@ -6,9 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ..data.explore import index_summary
-from ..data.index import run_index
-from ..data.splits import fold_summary, run_splits
 from ._common import WorkspaceOpt, console, open_workspace, print_table
 
 
@@ -17,6 +14,8 @@ def index(
     workers: Annotated[int, typer.Option(help="Parallel probes.")] = 2,
 ) -> None:
     """Probe every video (codec, fps, size, bitrate, keyframes) into index.parquet and plot it."""
+    from ..data.explore import index_summary
+    from ..data.index import run_index
     ws, cfg = open_workspace(workspace)
     table, summary = run_index(ws, cfg, workers=workers)
     print_table("Video index", index_summary(table))
@@ -33,6 +32,7 @@ def splits(
     seed: Annotated[int | None, typer.Option(help="Shuffle seed (default from fvc.yaml).")] = None,
 ) -> None:
     """Make grouped, stratified folds (no cascade in two folds) into splits.parquet."""
+    from ..data.splits import fold_summary, run_splits
     ws, cfg = open_workspace(workspace)
     table = run_splits(ws, cfg, folds=folds, seed=seed)
     print_table("Folds (labelled videos)", fold_summary(table).to_dict("records"))

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ..features.stage import run_features
 from ._common import WorkspaceOpt, console, open_workspace, print_table
 
 
@@ -16,6 +15,7 @@ def features(
     force: Annotated[bool, typer.Option("--force", help="Recompute every video, ignoring finished rows.")] = False,
 ) -> None:
     """Extract handcrafted noise/DCT/sharpness/blocking/temporal/codec features per video."""
+    from ..features.stage import run_features
     ws, cfg = open_workspace(workspace)
     summary = run_features(ws, cfg, stage=stage, force=force)
     table = ws.read(f"features_stage{stage}")

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ..models.registry import list_models
 from ._common import open_workspace, print_table, WorkspaceOpt
 
 
@@ -15,6 +14,7 @@ def models(
     family: Annotated[str | None, typer.Option(help="Only this family: features or deep.")] = None,
 ) -> None:
     """List every registered model with its id, family and inputs."""
+    from ..models.registry import list_models
     rows = [s.as_row() for s in list_models(family)]
     print_table("Models", rows, ["id", "name", "family", "inputs", "presets", "description"])
 

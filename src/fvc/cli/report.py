@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..report import build_report
 from ._common import WorkspaceOpt, console, open_workspace
 
 
@@ -16,6 +15,7 @@ def report(
     out: Annotated[Path | None, typer.Option(help="Output HTML path (default: artifacts/report.html).")] = None,
 ) -> None:
     """Write the HTML report: model comparison, curves, importances, dataset plots."""
+    from ..report import build_report
     ws, _ = open_workspace(workspace)
     path, best = build_report(ws, out)
     console.print(f"report -> {path}")

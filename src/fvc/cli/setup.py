@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..data.archives import ENV_PASSWORD
-from ..data.setup import SetupReport, run_setup
+if TYPE_CHECKING:
+    from ..data.setup import SetupReport
+
+from ..config import ENV_PASSWORD
 from ._common import WorkspaceOpt, console, open_workspace, print_table
 
 SHOW_UNMATCHED = 10
 
 
-def print_setup_report(report: SetupReport) -> None:
+def print_setup_report(report: "SetupReport") -> None:
     if report.archives:
         print_table(
             "archives",
@@ -49,6 +51,8 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Extract the FVC archives safely and match the videos to FVC.csv / FVC_dup.csv rows."""
+        from ..data.setup import run_setup
+
         ws, cfg = open_workspace(workspace)
         report = run_setup(ws, cfg, archives, password)
         print_setup_report(report)

@@ -27,7 +27,7 @@ from ..errors import ArchiveError
 from ..progress import progress_iter
 from ..workspace import atomic_path, atomic_write_text
 
-ENV_PASSWORD = "FVC_ARCHIVE_PASSWORD"
+from ..config import ENV_PASSWORD  # noqa: E402  (callers import it from here too)
 CHUNK = 1 << 20
 # Small members compress well without being bombs (a CSV, a blank frame);
 # the ratio test only applies above this declared size.
