@@ -110,3 +110,16 @@ def test_no_pretrained_is_explicit(ws, monkeypatch, tmp_path):
     rc = RunConfig(model="5d", preset="full", folds=[0])
     with pytest.raises(MissingDependencyError, match="r3d_18-b3b3357e.pth"):
         run_training(ws, FvcConfig(), [rc])
+
+
+def test_cli_no_pretrained_flag_reaches_the_run_config(tmp_path):
+    """--no-pretrained is recorded in the run config (here the run then stops: no scaled table yet)."""
+    import yaml
+
+    out = tmp_path / "run.yaml"
+    res = CliRunner().invoke(app, ["train", "-w", str(tmp_path / "w"), "--model", "5d", "--preset", "full",
+                                   "--no-pretrained", "--save-config", str(out), "--no-tracking"])
+    assert res.exit_code != 0 and "fvc scale" in str(res.exception)
+    saved = yaml.safe_load(out.read_text())
+    assert saved["params"] == {"pretrained": False} and saved["preset"] == "full"
+    assert get_def("5d").preset(saved["preset"], saved["params"])["model"]["pretrained"] is False

@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from ..models.registry import resolve_models
-from ..training.events import ConsoleObserver, build_observers
-from ..training.run_config import RunConfig, check_fold_count, default_run_config, run_training
 from ._common import WorkspaceOpt, console, console_err, open_workspace, print_table
 
 
@@ -25,8 +22,12 @@ def train(
     save_config: Annotated[Path | None, typer.Option("--save-config", help="Also write the RunConfig YAML here.")] = None,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow tracking URI (default: workspace store).")] = None,
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log to MLflow / the experiment log.")] = False,
+    no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Deep models: train from scratch, no pretrained weights.")] = False,
 ) -> None:
     """Cross-validate models on the grouped folds; write results/<model>/ and the final model."""
+    from ..models.registry import resolve_models
+    from ..training.events import ConsoleObserver, build_observers
+    from ..training.run_config import RunConfig, check_fold_count, default_run_config, run_training
     ws, cfg = open_workspace(workspace)
     if (model is None) == (config is None):
         raise InputError("fvc train", "give exactly one of --model ID and --config run.yaml")
@@ -43,7 +44,9 @@ def train(
                     console_err.print(f"[yellow]skipping {mid}:[/] needs {', '.join(tables)} "
                                       "(run 'fvc scale' and 'fvc features --stage 4')", highlight=False)
             specs = [s for s in specs if not missing[s.id]]
-        rcs = [default_run_config(spec.id, preset=preset, seed=seed, folds=fold or None) for spec in specs]
+        rcs = [default_run_config(spec.id, preset=preset, seed=seed, folds=fold or None,
+                                  params={"pretrained": False} if no_pretrained and spec.family == "deep" else None)
+               for spec in specs]
         if not rcs:
             raise InputError("--model", f"'{model}' selects no registered model; see 'fvc models'")
     if folds is not None:

@@ -15,6 +15,7 @@ configurations and ask for pretrained weights where the paper used them.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -65,9 +66,17 @@ class DeepModelDef:
         clip_names = {f.name for f in fields(ClipSpec)}
         train_names = {f.name for f in fields(TrainConfig)}
         for k, v in (overrides or {}).items():
+            if k == "pretrained" and not self.has_pretrained:
+                if v not in (False, None, "none"):
+                    raise InputError("--pretrained", f"model {self.id} ({self.name}) has no pretrained weights")
+                continue  # --no-pretrained on a model that always trains from scratch: nothing to turn off
             part = "data" if k in DATA_KEYS else "clip" if k in clip_names else "train" if k in train_names else "model"
             out[part][k] = v
         return out
+
+    @property
+    def has_pretrained(self) -> bool:
+        return "pretrained" in inspect.signature(self.builder).parameters
 
     def build(self, model_kwargs: dict[str, Any]) -> nn.Module:
         try:
