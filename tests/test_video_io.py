@@ -42,3 +42,17 @@ def test_missing_and_unknown_encoder(tmp_path):
         list(iter_frames(tmp_path / "none.mp4"))
     with pytest.raises(VideoError, match="cannot create encoder 'nope'"):
         VideoWriter(tmp_path / "y.mp4", fps=5, width=16, height=16, codec="nope")
+
+
+def test_gray_from_luma_plane_matches_swscale(make_video):
+    import av
+
+    from fvc.video.io import frame_to_gray
+
+    path = make_video("g.mp4", frames=3, width=70, height=50)  # odd line size vs width
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        fast = frame_to_gray(frame)
+        ref = frame.to_ndarray(format="gray")
+    assert fast.shape == ref.shape == (50, 70)
+    assert np.abs(fast.astype(int) - ref.astype(int)).max() <= 1

@@ -54,6 +54,25 @@ def sample_indices(n_frames: int, fraction: float = 0.1, min_frames: int = 5, ma
     return sorted({int(round(i * (n_frames - 1) / (k - 1))) for i in range(k)})
 
 
+# Planar formats whose first plane is the luma: "gray" is read from it directly
+# instead of a swscale conversion, which dominates the cost of feature extraction.
+_LUMA_FIRST = {"yuv420p", "yuv422p", "yuv444p", "yuvj420p", "yuvj422p", "yuvj444p", "nv12", "nv21", "gray"}
+_FULL_RANGE = {"yuvj420p", "yuvj422p", "yuvj444p", "gray"}
+# Limited-range (16-235) luma expanded to 0-255, as swscale does for gray output.
+_EXPAND_LUT = np.clip(np.round((np.arange(256) - 16) * 255.0 / 219.0), 0, 255).astype(np.uint8)
+
+
+def frame_to_gray(frame: av.VideoFrame) -> np.ndarray:
+    """Grey image of a frame; the luma plane itself when the format allows."""
+    name = frame.format.name
+    if name not in _LUMA_FIRST:
+        return frame.to_ndarray(format="gray")
+    plane = frame.planes[0]
+    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    full = name in _FULL_RANGE or getattr(frame, "color_range", 0) == 2  # AVCOL_RANGE_JPEG
+    return luma.copy() if full else _EXPAND_LUT[luma]
+
+
 def iter_frames(
     path: str | Path,
     indices: Iterable[int] | None = None,
@@ -76,7 +95,7 @@ def iter_frames(
         try:
             for i, frame in enumerate(container.decode(stream)):
                 if wanted_set is None or i in wanted_set:
-                    yield i, frame.to_ndarray(format=fmt)
+                    yield i, frame_to_gray(frame) if fmt == "gray" else frame.to_ndarray(format=fmt)
                 if last is not None and i >= last:
                     break
         except av.FFmpegError as exc:
