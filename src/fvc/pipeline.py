@@ -109,7 +109,9 @@ def _setup(ws: Workspace, cfg: FvcConfig, opts: RunOptions) -> tuple[StageSummar
             return _summary("setup", skipped=n), "no --archives: kept the existing videos table"
         raise InputError("--archives", "needed to run stage 'setup' (no videos table yet); or start with --from index")
     report = run_setup(ws, cfg, opts.archives, opts.password)
-    return _summary("setup", done=report.extracted, skipped=report.skipped), f"{report.videos} videos matched"
+    # archive mode counts extracted members; folder mode references videos in place
+    done = report.extracted if report.archives else report.videos
+    return _summary("setup", done=done, skipped=report.skipped), f"{report.videos} videos matched"
 
 
 def _index(ws: Workspace, cfg: FvcConfig, opts: RunOptions) -> tuple[StageSummary, str]:
