@@ -38,13 +38,22 @@ class EncodeSettings:
 
 
 class FrameWriter(VideoWriter):
-    """A VideoWriter that also takes frames already converted to the encoder's format."""
+    """A VideoWriter that also takes frames already in the encoder's format, and can
+    force a frame to be an IDR keyframe (a closed GOP starts there: reversal chunks)."""
 
-    def write(self, frame: np.ndarray | av.VideoFrame) -> None:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.stream.codec_context.name.startswith("libx264"):
+            self.stream.options = {**dict(self.stream.options), "forced-idr": "1"}
+
+    def write(self, frame: np.ndarray | av.VideoFrame, keyframe: bool = False) -> None:
         if isinstance(frame, np.ndarray):
-            super().write(frame)
-            return
+            if not keyframe:
+                super().write(frame)
+                return
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         frame.pts = None
+        frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
         self.frames += 1

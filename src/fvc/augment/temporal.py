@@ -3,16 +3,17 @@
 Dropping and duplication use an evenly spread pattern (frame ``i`` is hit
 when ``floor((i+1)*rate)`` steps), so exactly ``floor(n*rate)`` frames are
 hit in any prefix of ``n`` frames: the bound holds without knowing the
-length in advance. Reversal holds one chunk at a time: each chunk is written
-reversed to its own temporary segment (encoded with the final settings), and
-the segments are then remuxed in reverse order, packet by packet, so the
-output is encoded once and memory does not grow with video length.
+length in advance. Reversal holds one chunk at a time: each chunk is encoded
+reversed as a closed GOP into a temporary file (with the final settings), and
+the chunks are then copied to the output in reverse order, packet by packet,
+so the output is encoded once and memory does not grow with video length.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from array import array
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -44,52 +45,58 @@ def expected_length(n: int, drop: float = 0.0, duplicate: float = 0.0) -> int:
     return sum(1 + (1 if duplicate and hits(i, duplicate) else 0) for i in range(n) if not (drop and hits(i, drop)))
 
 
-def remux_concat(segments: list[Path], out: Path, container_format: str | None = None) -> int:
-    """Concatenate encoded segments into ``out`` without re-encoding; returns packets written.
+def remux_chunks_reversed(src: Path, starts: list[int], out: Path, container_format: str | None = "mp4") -> int:
+    """Copy the closed-GOP chunks of ``src`` to ``out`` in reverse chunk order, without re-encoding.
 
-    Segments must come from identically configured encoders (same codec
-    parameters): timestamps of each are shifted to follow the previous one.
+    ``starts`` are the first frame indices of the chunks; each must begin with
+    an IDR frame so it decodes on its own. Frames keep the source's tick grid:
+    chunk k is shifted to where it lands in the output. Returns packets written.
     """
-    out_c = av.open(str(out), mode="w", format=container_format)
-    ost = None
-    extradata = None
-    offset = 0
-    n = 0
-    try:
-        for seg in segments:
-            with av.open(str(seg)) as ic:
-                ist = ic.streams.video[0]
-                if ost is None:
-                    ost = out_c.add_stream_from_template(ist)
-                    extradata = ist.codec_context.extradata
-                elif ist.codec_context.extradata != extradata:
-                    raise VideoError(seg, "segment encoded with different codec parameters; cannot concatenate")
-                start = None
-                end = 0
-                for pkt in ic.demux(ist):
-                    if pkt.size == 0 or pkt.pts is None:
-                        continue
-                    if start is None:
-                        start = pkt.pts  # first packet is the IDR frame: the lowest pts
-                    end = max(end, pkt.pts + (pkt.duration or 0))
-                    shift = offset - start
-                    pkt.pts += shift
-                    pkt.dts = (pkt.dts if pkt.dts is not None else pkt.pts - shift) + shift
-                    pkt.stream = ost
-                    out_c.mux(pkt)
-                    n += 1
-                if start is not None:
-                    offset += end - start
-    finally:
-        out_c.close()
-    return n
+    with av.open(str(src)) as ic:
+        ist = ic.streams.video[0]
+        # pass 1 (packet headers only): the pts of every frame, in display order
+        grid = array("q", sorted(p.pts for p in ic.demux(ist) if p.size and p.pts is not None))
+    n = len(grid)
+    if not starts or starts[0] != 0 or starts[-1] >= n:
+        raise VideoError(src, f"chunk starts {starts[:3]}... do not fit {n} frames")
+    bounds = list(zip(starts, starts[1:] + [n]))
+    written = 0
+    with av.open(str(src)) as ic, av.open(str(out), mode="w", format=container_format) as oc:
+        ist = ic.streams.video[0]
+        ost = oc.add_stream_from_template(ist)
+        for s, e in reversed(bounds):
+            first, end = grid[s], grid[e] if e < n else None
+            shift = grid[n - e] - first
+            ic.seek(first, stream=ist, backward=True, any_frame=False)
+            started = False
+            for pkt in ic.demux(ist):
+                if not pkt.size or pkt.pts is None:
+                    continue
+                if not started:
+                    if pkt.pts != first or not pkt.is_keyframe:
+                        raise VideoError(src, f"chunk at frame {s} does not start with a keyframe")
+                    started = True
+                elif end is not None and pkt.pts == end and pkt.is_keyframe:
+                    break  # the next chunk's IDR
+                dts = pkt.dts if pkt.dts is not None else pkt.pts
+                pkt.pts += shift
+                pkt.dts = dts + shift
+                pkt.stream = ost
+                oc.mux(pkt)
+                written += 1
+    if written != n:
+        raise VideoError(src, f"reversal copied {written} of {n} frames")
+    return written
 
 
 class ChunkReverser:
-    """Collect frames, and emit the whole stream reversed via temporary segments.
+    """Collect frames, and emit the whole stream reversed, holding one chunk at a time.
 
-    ``make_writer(path)`` returns a writer (``.write(rgb)``, ``.close()``) with
-    the final encoder settings; at most ``chunk_frames`` frames are held.
+    Each chunk is encoded reversed, starting with a forced IDR frame, by one
+    encoder into one temporary file (so chunks are closed GOPs and the encoder
+    is set up once); the chunks are then copied to the output in reverse
+    order. ``make_writer(path)`` returns a writer with ``.write(frame,
+    keyframe=False)`` and ``.close()`` using the final encoder settings.
     """
 
     def __init__(self, make_writer: Callable[[Path], object], chunk_frames: int, tmp_dir: Path):
@@ -98,12 +105,15 @@ class ChunkReverser:
         self.make_writer = make_writer
         self.chunk_frames = chunk_frames
         self.tmp = Path(tempfile.mkdtemp(prefix="reverse-", dir=tmp_dir))
-        self.buffer: list[np.ndarray] = []
-        self.segments: list[Path] = []
+        self.forward = self.tmp / "chunks.mp4"
+        self.writer = None
+        self.buffer: list = []
+        self.starts: list[int] = []
         self.frames = 0
+        self.encoded = 0
 
-    def write(self, rgb: np.ndarray) -> None:
-        self.buffer.append(rgb)
+    def write(self, frame) -> None:
+        self.buffer.append(frame)
         self.frames += 1
         if len(self.buffer) >= self.chunk_frames:
             self._flush()
@@ -111,26 +121,32 @@ class ChunkReverser:
     def _flush(self) -> None:
         if not self.buffer:
             return
-        path = self.tmp / f"seg{len(self.segments):06d}.mp4"
-        writer = self.make_writer(path)
-        for frame in reversed(self.buffer):
-            writer.write(frame)
-        writer.close()
+        if self.writer is None:
+            self.writer = self.make_writer(self.forward)
+        self.starts.append(self.encoded)
+        for i, frame in enumerate(reversed(self.buffer)):
+            self.writer.write(frame, keyframe=(i == 0))
+        self.encoded += len(self.buffer)
         self.buffer = []
-        self.segments.append(path)
 
     def finish(self, out: Path, container_format: str | None = "mp4") -> int:
         """Write the reversed stream to ``out``; returns the number of frames."""
         try:
             self._flush()
-            if not self.segments:
+            if self.writer is None:
                 raise VideoError(out, "no frames to write")
-            remux_concat(list(reversed(self.segments)), out, container_format)
+            self.writer.close()
+            self.writer = None
+            remux_chunks_reversed(self.forward, self.starts, out, container_format)
             return self.frames
         finally:
             self.cleanup()
 
     def cleanup(self) -> None:
         self.buffer = []
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                self.writer.__exit__(RuntimeError, None, None)
+            self.writer = None
         with contextlib.suppress(OSError):
             shutil.rmtree(self.tmp)
