@@ -65,7 +65,7 @@ def test_every_deep_model_registered_with_presets():
 def test_preset_overrides_route_to_the_right_part():
     p = get_def("5q").preset("smoke", {"frames": 6, "epochs": 3, "variant": "s", "source": "augmented"})
     assert p["clip"]["frames"] == 6 and p["train"]["epochs"] == 3 and p["model"]["variant"] == "s"
-    assert p["data"] == {"copies_per_source": 1, "source": "augmented"}
+    assert p["data"] == {"copies_per_source": 1, "val_share": 0.0, "source": "augmented"}
     assert get_def("5d").preset("full", {"pretrained": False})["model"]["pretrained"] is False
     assert "pretrained" not in get_def("5c").preset("full", {"pretrained": False})["model"]
     with pytest.raises(InputError, match="no pretrained weights"):

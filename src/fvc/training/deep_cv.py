@@ -40,13 +40,15 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def inner_split(index: pd.DataFrame, rows: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def inner_split(index: pd.DataFrame, rows: np.ndarray, seed: int, share: float = VAL_SHARE) -> tuple[np.ndarray, np.ndarray]:
     """Split training rows into (fit, val) by cascade group, so no group is in both."""
+    if share <= 0:
+        return rows, np.array([], dtype=np.int64)
     part = index.set_index("row").loc[rows]
     groups = (part["group_id"] if "group_id" in part.columns else part["source_video_id"]).astype(str).to_numpy()
     if len(np.unique(groups)) < 4:
         return rows, np.array([], dtype=np.int64)
-    gss = GroupShuffleSplit(n_splits=1, test_size=VAL_SHARE, random_state=seed)
+    gss = GroupShuffleSplit(n_splits=1, test_size=share, random_state=seed)
     fit_idx, val_idx = next(gss.split(rows, groups=groups))
     return rows[fit_idx], rows[val_idx]
 
@@ -140,7 +142,7 @@ def _run(model_def, ctx, source, resolved, tcfg, spec, config_hash) -> CVResult:
         raise InputError(ws.table(source), "no video could be decoded into clips")
     device = resolved["data"].get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
     trainer = Trainer(tcfg, device)
-    run_key = stable_hash({"run": config_hash, "cache": cache.meta["key"]})
+    run_key = stable_hash({"run": config_hash, "cache": cache.meta["key"], "resolved": resolved, "v": 1})
     ckpt_root = ws.artifacts_dir / "checkpoints" / model_def.id / run_key
     if ctx.force and ckpt_root.exists():
         import shutil
@@ -160,7 +162,8 @@ def _run(model_def, ctx, source, resolved, tcfg, spec, config_hash) -> CVResult:
             best_epochs.append(json.loads((fold_dir / "fit.json").read_text()).get("best_epoch") or 0)
         else:
             train_rows = index.loc[index["fold"] != k, "row"].to_numpy()
-            fit_rows, val_rows = inner_split(index, train_rows, rc.seed + k)
+            fit_rows, val_rows = inner_split(index, train_rows, rc.seed + k,
+                                             float(resolved["data"].get("val_share", VAL_SHARE)))
             seed_everything(rc.seed + k)
             model = model_def.build(resolved["model"])
             fit = trainer.fit(model, ClipDataset(cache, fit_rows, train=True),

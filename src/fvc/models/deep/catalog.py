@@ -6,8 +6,8 @@ A preset has three parts: ``model`` (builder keyword arguments), ``clip``
 rows: ``source`` table, ``copies_per_source``). ``RunConfig.params``
 overrides any of them by name. ``smoke`` presets are tiny (8 frames of
 32x32, one epoch, the original of each video only, narrow trunks for the
-R50 families, 4 frames and 6 batches per epoch for the 14-33M-parameter
-trunks) and train from scratch by explicit choice (``pretrained: false``)
+R50 families, 4 frames and 4 batches per epoch for the 14-33M-parameter
+trunks, no early-stopping hold-out) and train from scratch by explicit choice (``pretrained: false``)
 so they run offline on CPU in about two minutes or less; ``full`` presets follow the published
 configurations and ask for pretrained weights where the paper used them.
 """
@@ -38,11 +38,12 @@ SMOKE_TRAIN = {"epochs": 1, "batch_size": 4, "lr_head": 1e-3, "warmup_fraction":
 FULL_TRAIN = {"epochs": 30, "batch_size": 8, "effective_batch_size": 32, "lr_backbone": 5e-5, "lr_head": 5e-4,
               "weight_decay": 0.05, "warmup_fraction": 0.1, "patience": 5, "monitor": "val_auc"}
 TINY_SLOWFAST = {"depths": (1, 1, 1, 1), "width": 16}
-# 14-33M-parameter trunks (and X3D's depthwise 3D convs, slow on CPU): 4 frames, 6 batches per epoch in smoke runs
-HEAVY_SMOKE = {"max_batches_per_epoch": 6}
+# 14-33M-parameter trunks (and X3D's depthwise 3D convs, slow on CPU): 4 frames, 4 batches per epoch in smoke runs
+HEAVY_SMOKE = {"max_batches_per_epoch": 4}
 # Which rows of the clip table to use: 'source' table, augmented copies per source video (None = all), device.
-DATA_KEYS = ("source", "copies_per_source", "device")
-SMOKE_DATA = {"copies_per_source": 1}
+# val_share: share of training groups held out for early stopping (0 = none: smoke runs have one epoch).
+DATA_KEYS = ("source", "copies_per_source", "device", "val_share")
+SMOKE_DATA = {"copies_per_source": 1, "val_share": 0.0}
 
 
 @dataclass(frozen=True)
