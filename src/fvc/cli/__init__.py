@@ -11,7 +11,6 @@ import importlib
 import pkgutil
 import sys
 
-import click
 import typer
 from rich.markup import escape
 
@@ -31,6 +30,20 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if not _info.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_info.name}").register(app)
 
+# `fvc --help` lists commands in pipeline order; commands not named here follow.
+COMMAND_ORDER = [
+    "synth", "setup", "index", "splits", "augment", "features", "scale", "models", "train",
+    "report", "predict", "run", "query", "promote", "mlflow-ui",
+]
+
+
+def _command_rank(cmd) -> int:
+    name = cmd.name or cmd.callback.__name__.replace("_", "-")
+    return COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(COMMAND_ORDER)
+
+
+app.registered_commands.sort(key=_command_rank)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
@@ -39,10 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     except FvcError as exc:
         console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         console_err.print("aborted; finished rows are kept, re-run to resume")
         sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: Typer's (vendored) click exceptions
+        exc.show()
+        sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(result if isinstance(result, int) else 0)
