@@ -47,7 +47,7 @@ class AugmentConfig(Section):
     per_video: int = 10
     seed: int = 42
     chunk_frames: int = 250
-    chunk_mb: int = 32  # frames held at once (reversal) never exceed this many MB
+    chunk_mb: int = 16  # frames held at once (reversal) never exceed this many MB
     op_probability: float = 0.5  # chance that each augmentation op is on
     include_unlabeled: bool = False  # also augment fold -1 / unlabelled videos
     preset: str = "veryfast"  # libx264 preset and CRF of the outputs

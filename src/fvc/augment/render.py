@@ -101,7 +101,7 @@ def render_augmented(
     enc: EncodeSettings,
     *,
     chunk_frames: int = 250,
-    chunk_mb: int = 32,
+    chunk_mb: int = 16,
 ) -> dict[str, Any]:
     """Write the augmentation of ``src`` described by ``params`` to ``dst`` (MP4)."""
     drop = (enabled(params, "drop") or {}).get("rate", 0.0)
