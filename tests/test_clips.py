@@ -119,3 +119,12 @@ def test_missing_scaled_table_is_clear(tmp_path):
 
     with pytest.raises(InputError, match="fvc scale"):
         clip_table(Workspace(tmp_path).ensure())
+
+
+def test_threaded_build_matches_sequential(ws, tmp_path):
+    table = clip_table(ws)
+    spec = ClipSpec(frames=5, size=16)
+    one = build_clip_cache(table, spec, tmp_path / "one", ws, workers=1)
+    two = build_clip_cache(table, spec, tmp_path / "two", ws, workers=2)
+    np.testing.assert_array_equal(np.asarray(one.clips), np.asarray(two.clips))
+    assert one.index["video_id"].tolist() == two.index["video_id"].tolist()

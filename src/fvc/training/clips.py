@@ -203,10 +203,12 @@ def build_clip_cache(
     spec: ClipSpec,
     cache_root: Path,
     ws: Workspace | None = None,
+    workers: int = 2,
 ) -> ClipCache:
     """Build (or reuse) the cache for ``table`` rows (video_id, path, label, fold, ...).
 
-    Each video is decoded once and written straight into the memmap. A video
+    Each video is decoded once (``workers`` threads: PyAV and OpenCV release the GIL)
+    and written straight into the memmap, in table order. A video
     that fails becomes an index row with ``error`` set and no clips; the rest
     continue. The cache appears atomically (built in a temp dir, then renamed).
     """
@@ -231,16 +233,24 @@ def build_clip_cache(
     rows: list[dict] = []
     failed: list[dict] = []
     n = 0
-    for rec in progress_iter(table.to_dict("records"), f"clip cache {key[:8]}", total=len(table)):
+
+    def decode_one(rec: dict):
         path = _path(ws, str(rec["path"]))
         box = None
         if {"width", "height", "orig_width", "orig_height"} <= rec.keys() and spec.mode == "varaspect":
             box = content_box(int(rec["width"]), int(rec["height"]), rec["orig_width"], rec["orig_height"])
         try:
-            c, f, (eh, ew) = decode_clips(path, spec, box)
+            return rec, decode_clips(path, spec, box), None
         except FvcError as exc:
-            failed.append({"video_id": str(rec["video_id"]), "error": str(exc)})
+            return rec, None, str(exc)
+
+    records = table.to_dict("records")
+    results = _ordered_map(decode_one, records, workers)
+    for rec, out, err in progress_iter(results, f"clip cache {key[:8]}", total=len(records)):
+        if err is not None:
+            failed.append({"video_id": str(rec["video_id"]), "error": err})
             continue
+        c, f, (eh, ew) = out
         clips[n : n + k] = c
         if flow is not None:
             flow[n : n + k] = f
@@ -266,6 +276,24 @@ def build_clip_cache(
         shutil.rmtree(final)
     tmp.rename(final)
     return ClipCache(final)
+
+
+def _ordered_map(fn, items: list, workers: int):
+    """``map(fn, items)`` in order, on threads, with at most ``2 * workers`` results held at once."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def failed_videos(cache: ClipCache) -> pd.DataFrame:
