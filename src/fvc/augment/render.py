@@ -131,6 +131,7 @@ def render_augmented(
                         else:
                             sink = enc.writer(dst, fps, w, h)
                     out = aug(rgb[: aug.height, : aug.width])
+                    del rgb, frame  # only the augmented frame stays alive while it is encoded
                     if reverse:  # held frames: converted once, at half the size
                         out = encoder_frame(out, enc.pix_fmt)
                     for _ in range(2 if dup and hits(i, dup) else 1):

@@ -91,6 +91,13 @@ def color_lut(brightness: float, contrast: float) -> np.ndarray:
     return np.clip(np.rint(v), 0, 255).astype(np.uint8)
 
 
+def saturation_matrix(factor: float) -> np.ndarray:
+    """3x3 RGB matrix blending each pixel with its grey (BT.601 luma, as cv2's RGB2GRAY):
+    factor 0 = grey, 1 = unchanged, >1 = more saturated."""
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    return (factor * np.eye(3, dtype=np.float32) + (1.0 - factor) * np.tile(luma, (3, 1))).astype(np.float32)
+
+
 def cutout(img: np.ndarray, holes: list[dict[str, float]], fill: int = 0, inplace: bool = False) -> np.ndarray:
     """Fill rectangles given as centre and size fractions (on a copy unless ``inplace``)."""
     out = img if inplace else img.copy()
@@ -147,6 +154,7 @@ class SpatialAugmenter:
         col = enabled(params, "color")
         self.lut = color_lut(col["brightness"], col["contrast"]) if col else None
         self.saturation = col["saturation"] if col and abs(col["saturation"] - 1.0) > 1e-6 else None
+        self.saturation_matrix = saturation_matrix(self.saturation) if self.saturation is not None else None
         blur = enabled(params, "blur")
         self.blur_sigma = blur["sigma"] if blur else None
         noise = enabled(params, "noise")
@@ -163,10 +171,8 @@ class SpatialAugmenter:
             img, owned = cv2.remap(img, self.maps[0], self.maps[1], cv2.INTER_LINEAR, borderMode=BORDER), True
         if self.lut is not None:
             img, owned = cv2.LUT(img, self.lut, dst=img if owned else None), True
-        if self.saturation is not None:
-            grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-            img, owned = cv2.addWeighted(img, self.saturation, grey, 1.0 - self.saturation, 0.0,
-                                         dst=img if owned else None), True
+        if self.saturation is not None:  # one 3x3 colour transform, no grey image
+            img, owned = cv2.transform(img, self.saturation_matrix, dst=img if owned else None), True
         if self.blur_sigma is not None:
             img, owned = cv2.GaussianBlur(img, (0, 0), self.blur_sigma, dst=img if owned else None,
                                           borderType=cv2.BORDER_REFLECT_101), True
