@@ -27,8 +27,9 @@ def runs_frame(store: TrackingStore) -> pd.DataFrame:
                "tags.mlflow.parentRunId": "parent_run_id"}
     for src, dst in renames.items():
         df[dst] = df[src] if src in df.columns else None
-    df["fold"] = pd.to_numeric(df.get("tags.fvc.fold"), errors="coerce").astype("Int64")
-    df["grid_index"] = pd.to_numeric(df.get("tags.fvc.grid_index"), errors="coerce").astype("Int64")
+    none = pd.Series(None, index=df.index, dtype=object)  # deep runs have no grid points: the tag may be absent
+    df["fold"] = pd.to_numeric(df.get("tags.fvc.fold", none), errors="coerce").astype("Int64")
+    df["grid_index"] = pd.to_numeric(df.get("tags.fvc.grid_index", none), errors="coerce").astype("Int64")
     for col in ("start_time", "end_time"):
         if col in df.columns:
             df[col] = pd.to_datetime(df[col], utc=True)
