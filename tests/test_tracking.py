@@ -189,14 +189,15 @@ def test_final_refit_epochs_go_to_a_final_run(tracked):
     obs.on_epoch_end(0, 0, {"loss": 0.5})
     obs.on_fold_end(0, {"roc_auc": 0.6}, {"checkpoint_dir": ws.root / "ckpt"})
     obs.on_epoch_end(-1, 0, {"loss": 0.4})
-    obs.on_run_end({"mean": {"roc_auc": 0.6}, "std": {"roc_auc": 0.0}}, ws.root / "model.pt", {})
+    # a final model file that is neither model.joblib nor model.pt is referenced by path, not logged
+    obs.on_run_end({"mean": {"roc_auc": 0.6}, "std": {"roc_auc": 0.0}}, ws.root / "model.onnx", {})
     runs = store.client.search_runs([store.experiment_id], "tags.`fvc.model_id` = '5c'")
     by_kind = {r.data.tags["fvc.kind"]: r for r in runs}
     assert set(by_kind) == {"model", "fold", "final"}
     assert all(r.info.status == "FINISHED" for r in runs)
     assert by_kind["final"].data.metrics["loss"] == 0.4
     assert by_kind["fold"].data.tags["fvc.checkpoint_dir"] == str(ws.root / "ckpt")
-    assert by_kind["model"].data.tags["fvc.final_model"] == str(ws.root / "model.pt")
+    assert by_kind["model"].data.tags["fvc.final_model"] == str(ws.root / "model.onnx")
 
 
 def test_second_workspace_gets_its_own_store(tracked, tmp_path, monkeypatch):

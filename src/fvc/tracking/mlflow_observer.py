@@ -23,6 +23,7 @@ from .mlflow_store import DEFAULT_EXPERIMENT, TrackingStore, open_store
 
 PARAM_MAX = 6000  # MLflow's limit on a param value
 PLOTS_DIR = "plots"
+MANIFEST = "checkpoints.json"  # fvc.training.checkpoints.MANIFEST (not imported: that module loads torch)
 
 
 def flatten_params(obj: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -51,6 +52,40 @@ def numeric_metrics(metrics: Mapping[str, Any], prefix: str = "", suffix: str = 
     return out
 
 
+def fold_checkpoint_dir(artifacts: Mapping[str, Any]) -> Path | None:
+    """A deep fold's checkpoint folder: ``checkpoint_dir`` if given, else ``ckpt/`` beside its predictions.
+
+    ``deep_cv`` writes ``<root>/fold-k/oof.parquet`` and trains with
+    ``checkpoint_dir=<root>/fold-k/ckpt``; the folder counts only if the
+    trainer's manifest is there.
+    """
+    given = artifacts.get("checkpoint_dir")
+    preds = artifacts.get("fold_predictions")
+    for cand in (given, Path(preds).parent / "ckpt" if preds is not None else None):
+        if cand is not None and (Path(cand) / MANIFEST).exists():
+            return Path(cand)
+    return None
+
+
+def checkpoint_tags(ckpt_dir: Path) -> dict[str, str]:
+    """Run tags for a checkpoint folder from its ``checkpoints.json``: folder, best file, epoch, metric, last."""
+    try:
+        manifest = json.loads((ckpt_dir / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        return {"fvc.checkpoint_dir": str(ckpt_dir), "fvc.checkpoint_error": f"{type(exc).__name__}: {exc}"[:500]}
+    tags = {"fvc.checkpoint_dir": str(ckpt_dir)}
+    best = manifest.get("best")
+    if best:
+        tags["fvc.best_checkpoint"] = str(ckpt_dir / best["file"])
+        tags["fvc.best_checkpoint_epoch"] = str(best.get("epoch"))
+        if best.get("metric") is not None:
+            tags["fvc.best_checkpoint_metric"] = str(best["metric"])
+    kept = manifest.get("checkpoints") or []
+    if kept:
+        tags["fvc.last_checkpoint"] = str(ckpt_dir / kept[-1]["file"])
+    return tags
+
+
 class MlflowObserver(TrainObserver):
     """Logs every ``fvc train`` run to the workspace's MLflow store (or ``tracking_uri``)."""
 
@@ -69,6 +104,7 @@ class MlflowObserver(TrainObserver):
         self.logged_model = None  # registry.LoggedModel of the last run
         self._base_params: dict[str, str] = {}
         self._warm = None
+        self._ckpt_root: Path | None = None
 
     # -- helpers ----------------------------------------------------------
     @property
@@ -128,7 +164,7 @@ class MlflowObserver(TrainObserver):
         if self.store is None:
             self.store = open_store(self.ws, self.tracking_uri, self.experiment)
         self.model_id = model_id
-        self.fold_runs, self.grid_counts, self.logged_model = {}, {}, None
+        self.fold_runs, self.grid_counts, self.logged_model, self._ckpt_root = {}, {}, None, None
         if self.register and self._warm is None:
             from .registry import warm_up
 
@@ -164,6 +200,10 @@ class MlflowObserver(TrainObserver):
         self._log(run_id, metrics=values)
         self._log(self.parent_id, metrics=numeric_metrics(metrics, prefix="fold_"), step=int(fold))
         self._log_artifacts(run_id, artifacts)
+        ckpt_dir = fold_checkpoint_dir(artifacts)
+        if ckpt_dir is not None:
+            self._log(run_id, tags=checkpoint_tags(ckpt_dir))
+            self._ckpt_root = ckpt_dir.parent.parent  # <root>/fold-k/ckpt: the final refit is <root>/final/ckpt
         self.client.set_terminated(run_id, "FINISHED")
 
     def on_run_end(self, summary, final_model_path, artifacts):
@@ -178,6 +218,9 @@ class MlflowObserver(TrainObserver):
         self._log(self.parent_id, metrics=metrics, tags={f"fvc.{k}": v for k, v in tags.items()})
         self._log_artifacts(self.parent_id, artifacts, skip=("model",))
         self._log_plots(summary, artifacts)
+        final_ckpt = self._ckpt_root / "final" / "ckpt" if self._ckpt_root is not None else None
+        if final_ckpt is not None and (final_ckpt / MANIFEST).exists() and -1 in self.fold_runs:
+            self._log(self.fold_runs[-1], tags=checkpoint_tags(final_ckpt))
         if final_model_path is not None and self._loggable(final_model_path):
             from .registry import log_final_model
 
@@ -201,8 +244,8 @@ class MlflowObserver(TrainObserver):
     # -- end of run -------------------------------------------------------
     @staticmethod
     def _loggable(path: Path) -> bool:
-        """Feature models (joblib) become pyfuncs; deep weights are referenced by path."""
-        return Path(path).suffix == ".joblib"
+        """Feature models (joblib) and deep models (model.pt) become pyfuncs; anything else is referenced by path."""
+        return Path(path).suffix in (".joblib", ".pt")
 
     def _log_plots(self, summary: dict[str, Any], artifacts: Mapping[str, Path]) -> None:
         oof_path = artifacts.get("oof_predictions")

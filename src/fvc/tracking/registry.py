@@ -35,6 +35,7 @@ PREFIX = "fvc-"
 CHAMPION = "champion"
 MODEL_ARTIFACT = "model"
 TAG_CV_AUC = "cv_roc_auc"
+MODEL_SUFFIXES = (".pt", ".joblib")
 BASE_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "pyarrow", "joblib", "scipy")
 # Libraries a pickled estimator may reference, by top-level module -> distribution.
 OPTIONAL_REQUIREMENTS = {"xgboost": "xgboost", "lightgbm": "lightgbm", "catboost": "catboost", "torch": "torch"}
@@ -189,10 +190,44 @@ def log_final_model(
     store: TrackingStore, run_id: str, model_id: str, model_path: Path, summary: dict[str, Any] | None = None,
     register: bool = True,
 ) -> LoggedModel:
-    """Log a feature model's final joblib as pyfunc in ``run_id`` and register it as ``fvc-<model_id>``."""
+    """Log a final model as pyfunc in ``run_id`` and register it as ``fvc-<model_id>``.
+
+    ``model.joblib`` (feature models) takes feature columns; ``model.pt`` (deep
+    models) takes a ``path`` column of video files. Both return P(fake).
+    """
+    model_path = Path(model_path)
+    if model_path.suffix == ".pt":
+        from .deep_model import (FvcDeepPyfunc, deep_artifacts, deep_input_example, deep_requirements,
+                                 deep_signature)
+
+        kwargs = dict(python_model=FvcDeepPyfunc(), artifacts=deep_artifacts(store.ws, model_path, run_id),
+                      pip_requirements=deep_requirements(), signature=deep_signature(),
+                      input_example=deep_input_example())
+    else:
+        kwargs = _feature_model_kwargs(store.ws, model_path)
+    name = registered_name(model_id)
+    t0 = time.perf_counter()
+    with _quiet(), mlflow.start_run(run_id=run_id, experiment_id=store.experiment_id):
+        info = mlflow.pyfunc.log_model(name=MODEL_ARTIFACT, registered_model_name=name if register else None,
+                                       await_registration_for=0, **kwargs)
+    seconds = time.perf_counter() - t0
+    version = str(info.registered_model_version) if register and info.registered_model_version else ""
+    if version:
+        summary = summary or {}
+        auc = (summary.get("mean") or {}).get("roc_auc")
+        tags = {"model_id": model_id, "config_hash": summary.get("config_hash"), "run_id": run_id,
+                "family": summary.get("family"),
+                TAG_CV_AUC: None if auc is None or not np.isfinite(auc) else f"{float(auc):.6f}"}
+        for key, value in tags.items():
+            if value is not None:
+                store.client.set_model_version_tag(name, version, key, str(value))
+    return LoggedModel(name=name, version=version, model_uri=info.model_uri, seconds=seconds)
+
+
+def _feature_model_kwargs(ws: Workspace, model_path: Path) -> dict[str, Any]:
+    """pyfunc arguments for a feature model's joblib: artifact, requirements, signature from real rows."""
     import joblib
 
-    model_path = Path(model_path)
     if not model_path.exists():
         raise InputError(model_path, "final model file not found; cannot log it to MLflow")
     try:
@@ -201,31 +236,14 @@ def log_final_model(
         raise InputError(model_path, f"cannot load final model ({type(exc).__name__}: {exc})") from exc
     if not hasattr(model, "predict_proba"):
         raise InputError(model_path, f"final model ({type(model).__name__}) has no predict_proba")
-    example = input_example(store.ws, model)
+    example = input_example(ws, model)
     signature = None
     if example is not None:
         from mlflow.models import infer_signature
 
         signature = infer_signature(example, fake_proba(model, example))
-    name = registered_name(model_id)
-    t0 = time.perf_counter()
-    with _quiet(), mlflow.start_run(run_id=run_id, experiment_id=store.experiment_id):
-        info = mlflow.pyfunc.log_model(
-            name=MODEL_ARTIFACT, python_model=FvcPyfunc(), artifacts={MODEL_ARTIFACT: str(model_path)},
-            pip_requirements=pip_requirements(model), signature=signature, input_example=example,
-            registered_model_name=name if register else None, await_registration_for=0,
-        )
-    seconds = time.perf_counter() - t0
-    version = str(info.registered_model_version) if register and info.registered_model_version else ""
-    if version:
-        summary = summary or {}
-        auc = (summary.get("mean") or {}).get("roc_auc")
-        tags = {"model_id": model_id, "config_hash": summary.get("config_hash"), "run_id": run_id,
-                TAG_CV_AUC: None if auc is None or not np.isfinite(auc) else f"{float(auc):.6f}"}
-        for key, value in tags.items():
-            if value is not None:
-                store.client.set_model_version_tag(name, version, key, str(value))
-    return LoggedModel(name=name, version=version, model_uri=info.model_uri, seconds=seconds)
+    return dict(python_model=FvcPyfunc(), artifacts={MODEL_ARTIFACT: str(model_path)},
+                pip_requirements=pip_requirements(model), signature=signature, input_example=example)
 
 
 # -- promotion -------------------------------------------------------------
@@ -312,8 +330,10 @@ def resolve_model_uri(store: TrackingStore, uri: str) -> ResolvedModel:
         raise InputError(uri, "downloaded artifacts hold no MLmodel file")
     local = found[0].parent
     files = sorted((local / "artifacts").glob("*")) if (local / "artifacts").exists() else []
-    if not files:
-        raise InputError(uri, "the logged model has no model file under artifacts/")
+    # model.pt / model.joblib before model.json and fvc_config.yaml: predict loads the weights file.
+    files.sort(key=lambda f: (f.suffix not in MODEL_SUFFIXES, f.name))
+    if not files or files[0].suffix not in MODEL_SUFFIXES:
+        raise InputError(uri, "the logged model has no model.pt or model.joblib under artifacts/")
     model_id = name[len(PREFIX):] if name and name.startswith(PREFIX) else None
     meta_path = local / "artifacts" / "model.json"
     if model_id is None and meta_path.exists():
@@ -325,8 +345,9 @@ def resolve_model_uri(store: TrackingStore, uri: str) -> ResolvedModel:
 def resolve_model_path(ws: Workspace, model: str, tracking_uri: str | None = None) -> Path | None:
     """Hook for ``fvc predict --model``: a ``models:/``/``runs:/`` URI -> the local model file; else None.
 
-    The file is the same ``model.joblib`` ``fvc train`` saved, downloaded into
-    ``<workspace>/cache/mlflow-models``, so prediction code loads it as usual.
+    The file is the same ``model.joblib`` or ``model.pt`` ``fvc train`` saved,
+    downloaded into ``<workspace>/cache/mlflow-models``, so prediction code
+    loads it as usual.
     """
     if not is_model_uri(model):
         return None
