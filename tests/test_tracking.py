@@ -205,17 +205,3 @@ def test_second_workspace_gets_its_own_store(tracked, tmp_path, monkeypatch):
     ws2 = Workspace(tmp_path / "other").ensure()
     assert resolve_tracking_uri(ws2) == f"sqlite:///{ws2.root}/mlflow.db"  # not the store opened before
     assert "MLFLOW_TRACKING_URI" not in os.environ
-
-
-def test_ui_command_is_loopback_on_the_workspace_store(tmp_path, monkeypatch):
-    from fvc.errors import FvcError
-    from fvc.tracking.ui import ui_command
-
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    ws = Workspace(tmp_path)
-    cmd = ui_command(ws, port=5999)
-    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "5999"
-    assert cmd[cmd.index("--backend-store-uri") + 1] == f"sqlite:///{tmp_path}/mlflow.db"
-    assert cmd[cmd.index("--default-artifact-root") + 1] == (tmp_path / "mlruns").as_uri()
-    with pytest.raises(FvcError, match="is a server"):
-        ui_command(ws, tracking_uri="http://example.org:5000")

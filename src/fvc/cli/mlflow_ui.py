@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from typing import Annotated
 
 import typer
@@ -19,14 +17,12 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Start the MLflow UI on the workspace's runs and models (127.0.0.1 only; Ctrl-C stops it)."""
-        from ..tracking.ui import HOST, check_port_free, ui_command
+        from ..tracking.ui import HOST, check_port_free, serve, ui_command
 
         ws, _ = open_workspace(workspace)
         cmd = ui_command(ws, port, tracking_uri)
         check_port_free(port)
-        console.print(f"MLflow UI for {ws.root} at http://{HOST}:{port} (Ctrl-C to stop)")
-        env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-        try:
-            return subprocess.run(cmd, env=env, cwd=ws.root).returncode
-        except KeyboardInterrupt:
-            return 0
+        code = serve(cmd, ws.root, on_start=lambda pid: console.print(
+            f"MLflow UI for {ws.root} at http://{HOST}:{port} (server pid {pid}; Ctrl-C to stop)"))
+        if code:
+            raise typer.Exit(code)

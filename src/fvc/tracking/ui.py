@@ -6,8 +6,13 @@ elsewhere is a deliberate choice (an SSH tunnel), never a default.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from ..errors import FvcError
 from ..workspace import Workspace
@@ -32,3 +37,43 @@ def check_port_free(port: int) -> None:
             s.bind((HOST, port))
         except OSError:
             raise FvcError(f"port {port} on {HOST} is in use; pass --port with a free one") from None
+
+
+def serve(cmd: list[str], cwd: Path, on_start: Callable[[int], None] | None = None) -> int:
+    """Run the UI until it exits, Ctrl-C or SIGTERM; always stop the whole server with us.
+
+    ``mlflow ui`` starts uvicorn as its own child. The server runs in a new
+    session (its own process group) so that stopping fvc, by Ctrl-C or by a
+    plain ``kill``, can stop exactly that group and leave no server holding
+    the port.
+    """
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True)
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        if on_start is not None:
+            on_start(proc.pid)
+        return proc.wait()
+    except KeyboardInterrupt:
+        _stop_group(proc)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the server's process group, SIGKILL it if still there after ``grace`` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, grace)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
