@@ -78,12 +78,14 @@ def _archive_one(args: tuple[str, list[str], str, str]) -> str:
 class _Runner:
     """Maps work over one process pool for the whole build (workers start once), or in-process.
 
-    Workers are forked where the platform allows: no re-import cost and no
-    ``if __name__ == "__main__"`` guard needed in callers' scripts.
+    Workers come from a fork server where the platform has one: forking the
+    caller directly deadlocked when it already ran threads (a test process that
+    had decoded and encoded before hung in a worker holding a copied lock).
+    Callers' scripts need the usual ``if __name__ == "__main__"`` guard.
     """
 
     def __init__(self, workers: int):
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self.pool = mp.get_context(method).Pool(workers) if workers > 1 else None
 
     def run(self, fn, items: list, description: str) -> list:

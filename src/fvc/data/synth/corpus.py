@@ -1,9 +1,11 @@
 """The corpus plan: cascades, labels, platform URLs and file names, formats, near-duplicates.
 
 Planning is cheap and fully determined by (n_videos, seed, size options);
-rendering is done afterwards, job by job, in any order. Fake and real
-cascades are drawn in matched pairs (same scene photograph, container, size,
-frame rate, duration and audio), so nothing but the manipulation separates them.
+rendering is done afterwards, job by job, in any order. Scenes and formats
+are drawn for all cascades together and dealt out ignoring the label, so the
+classes share one distribution of content and format; each cascade films its
+own region of a photograph, so no two cascades are content twins (the footage
+a fake was made from appears only inside the fake's own cascade).
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ def _size(height: int, aspect: tuple[int, int]) -> tuple[int, int]:
 
 
 def default_cascades(n_videos: int) -> int:
-    return max(4, int(round(n_videos / 3.5)))
+    """About 2.5 files per cascade: grouped CV on a small demo needs many independent cascades."""
+    return max(4, int(round(n_videos / 2.5)))
 
 
 class _Namer:
@@ -161,6 +164,32 @@ def _draw_formats(rng: np.random.Generator, n: int, opts: SizeOptions) -> list[d
     return out
 
 
+def _scene_regions(rng: np.random.Generator, n: int) -> list[tuple[str, tuple[float, float, bool]]]:
+    """A photograph and a distinct region of it for each of n cascades.
+
+    Photographs are drawn independently (each used about n / 15 times); the
+    cascades sharing one get different cells of a jittered grid over it and
+    alternate mirroring, so two cascades never film the same part of a scene.
+    """
+    images = rng.choice(np.array(SCENE_IMAGES), size=n)  # independent draws: no balancing (see plan_corpus)
+    out: list[tuple[str, tuple[float, float, bool]]] = []
+    used: dict[str, int] = {}
+    counts = {str(name): int((images == name).sum()) for name in SCENE_IMAGES}
+    cells: dict[str, np.ndarray] = {}
+    for name in map(str, images):
+        u = counts[name]
+        side = int(np.ceil(np.sqrt(u)))
+        if name not in cells:
+            cells[name] = rng.permutation(side * side)[:u]
+        j = used.get(name, 0)
+        used[name] = j + 1
+        cell = int(cells[name][j])
+        cx = (cell % side + 0.5) / side + rng.uniform(-0.06, 0.06) / side
+        cy = (cell // side + 0.5) / side + rng.uniform(-0.06, 0.06) / side
+        out.append((name, (float(cx), float(cy), bool(j % 2))))
+    return out
+
+
 def _gop(rng: np.random.Generator, fps: Fraction, who: str) -> int:
     f = int(round(float(fps)))
     if who == "camera":  # cameras and phones: a keyframe every 1-2 s
@@ -173,15 +202,25 @@ def _gop(rng: np.random.Generator, fps: Fraction, who: str) -> int:
 def _encode(rng, fmt: dict, who: str, container: str | None = None, size: tuple[int, int] | None = None,
             audio: bool | None = None) -> EncodeSpec:
     w, h = size or (fmt["width"], fmt["height"])
-    bpp = rng.uniform(0.05, 0.16)
+    bpp = rng.uniform(0.08, 0.22)  # what phones and platforms spend at these sizes
     return EncodeSpec(container or fmt["container"], w, h, fmt["fps"], bitrate_for(w, h, fmt["fps"], bpp),
                       _gop(rng, fmt["fps"], who), fmt["audio"] if audio is None else audio, fmt["tone"])
 
 
-def _cascade_sizes(rng: np.random.Generator, n_videos: int, n_cascades: int) -> list[int]:
-    """Heavy-tailed sizes: one seed each, the rest shared by lognormal weights."""
-    weights = rng.lognormal(0.0, 1.1, size=n_cascades)
-    return [1 + int(e) for e in rng.multinomial(n_videos - n_cascades, weights / weights.sum())]
+def _cascade_sizes(rng: np.random.Generator, n_videos: int, n_cascades: int, n_fake: int) -> list[int]:
+    """Heavy-tailed sizes: one seed each, the rest shared by lognormal weights.
+
+    Fake cascades hold 64% of the extra rows (near-duplicates plus the source
+    footage some fakes were made from), so that, as in the FVC (2920 fake,
+    2164 real rows), fakes outnumber reals however the heavy tail falls.
+    """
+    extra = n_videos - n_cascades
+    n_fake_extra = int(round(extra * 0.64)) if n_fake < n_cascades else extra
+    out = []
+    for count, total in ((n_fake, n_fake_extra), (n_cascades - n_fake, extra - n_fake_extra)):
+        weights = rng.lognormal(0.0, 1.1, size=count)
+        out += [1 + int(e) for e in rng.multinomial(total, weights / weights.sum())]
+    return out
 
 
 def plan_corpus(n_videos: int, seed: int, opts: SizeOptions | None = None,
@@ -195,24 +234,29 @@ def plan_corpus(n_videos: int, seed: int, opts: SizeOptions | None = None,
         raise InputError("--videos", f"{n_videos} is too small for {n_cascades} cascades (one video each at least)")
     rng = rng_for(seed, "plan")
     namer = _Namer(rng_for(seed, "names"))
-    n_fake = n_cascades - n_cascades // 2
+    # Slightly more fake than real cascades, as in the FVC (200 fake / 180 real seeds).
+    n_fake = int(round(n_cascades * 0.53))
+    n_fake = min(max(n_fake, 2), n_cascades - 2)
     n_real = n_cascades - n_fake
-    sizes = _cascade_sizes(rng, n_videos, n_cascades)
+    sizes = _cascade_sizes(rng, n_videos, n_cascades, n_fake)
     kinds = list(rng.permutation(np.resize(np.array(MANIPULATIONS), n_fake)))
-    # Each class draws scenes and formats independently from the same distribution (no matched
-    # pairs: a twin of a training cascade in the test fold would make CV scores misleading).
-    classes = {"f": (n_fake, _draw_formats(rng_for(seed, "formats", "f"), n_fake, opts),
-                     rng_for(seed, "images", "f").permutation(np.resize(np.array(SCENE_IMAGES), n_fake))),
-               "r": (n_real, _draw_formats(rng_for(seed, "formats", "r"), n_real, opts),
-                     rng_for(seed, "images", "r").permutation(np.resize(np.array(SCENE_IMAGES), n_real)))}
+    order = [("f", k) for k in range(n_fake)] + [("r", k) for k in range(n_real)]
+    # Scenes are drawn for all cascades together and dealt out ignoring the label: class and content are
+    # independent, and no fake has a matched real twin.
+    # Formats are drawn independently per cascade. Balancing them between the classes (stratified or
+    # paired draws) makes grouped CV score content below chance: leaving a cascade out leaves its format
+    # over-represented in the other class, so a model that recognises formats learns the wrong label.
+    formats = [_draw_formats(rng_for(seed, "formats", f"{letter}{k}"), 1, opts)[0] for letter, k in order]
+    scenes = _scene_regions(rng_for(seed, "images"), n_cascades)
+    deal = rng_for(seed, "deal").permutation(n_cascades)
     all_sizes, size_p = opts.sizes()
     jobs: list[VideoJob] = []
-    order = [("f", k) for k in range(n_fake)] + [("r", k) for k in range(n_real)]
     for i, (letter, k) in enumerate(order):
         is_fake, cid = letter == "f", f"{letter}{k}"
         crng = rng_for(seed, "cascade", cid)
-        fmt, image = classes[letter][1][k], str(classes[letter][2][k])
-        scene = draw_scene(seed, cid, fmt["width"], fmt["height"], fmt["n_frames"], float(fmt["fps"]), image=image)
+        fmt, (image, region) = formats[i], scenes[deal[i]]
+        scene = draw_scene(seed, cid, fmt["width"], fmt["height"], fmt["n_frames"], float(fmt["fps"]), image=image,
+                           region=region)
         fake = draw_fake(seed, cid, kinds[k]) if is_fake else None
         archive = ARCHIVES[i % 3]
         platform, pid, url = namer.draw()
@@ -227,7 +271,7 @@ def plan_corpus(n_videos: int, seed: int, opts: SizeOptions | None = None,
         )
         jobs.append(seed_job)
         n_extra = sizes[i] - 1
-        if is_fake and fake.kind != "cgi" and n_extra >= 2 and crng.random() < 0.6:
+        if is_fake and fake.kind != "cgi" and n_extra >= 2 and crng.random() < 0.45:
             # The camera footage the fake was made from, posted on its own (label real).
             platform, pid, url = namer.draw()
             sfmt = dict(fmt, container=str(crng.choice(CONTAINERS, p=CONTAINER_P)))

@@ -1,7 +1,11 @@
 """Encoding generated frames (and a tone) into the containers FVC videos come in.
 
 Every encoder runs single-threaded so the same frames give the same
-bitstream, hence the same decoded frames, on every run.
+bitstream, hence the same decoded frames, on every run. Frames reach the
+encoder as yuv420p planes we fill completely, padding included: left to
+FFmpeg's converter, the bytes past the picture's right edge are whatever the
+allocator left there. x264 additionally runs without SIMD (see
+``_video_options``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from ...errors import VideoError
@@ -26,6 +31,7 @@ FORMATS: dict[str, tuple[str, str, int]] = {
     "mkv": ("libx265", "aac", 44100),
     "avi": ("mpeg4", "libmp3lame", 44100),
 }
+MIN_HEVC_SIDE = 64
 # encoder -> codec name as a probe reports it
 CODEC_NAMES = {"libx264": "h264", "libvpx-vp9": "vp9", "libx265": "hevc", "mpeg4": "mpeg4",
                "aac": "aac", "libopus": "opus", "libmp3lame": "mp3"}
@@ -47,6 +53,10 @@ class EncodeSpec:
 
     @property
     def codec(self) -> str:
+        # libx265 corrupts the heap on some frames under 64 px (44x32, 48x64, 38x68 crash the process);
+        # corpora that small exist only as test fixtures, where such .mkv files carry H.264 instead.
+        if self.container == "mkv" and min(self.width, self.height) < MIN_HEVC_SIDE:
+            return "libx264"
         return FORMATS[self.container][0]
 
     @property
@@ -65,7 +75,11 @@ def bitrate_for(width: int, height: int, fps: float, bits_per_pixel: float) -> i
 
 def _video_options(spec: EncodeSpec) -> dict[str, str]:
     if spec.codec == "libx264":
-        return {"preset": "ultrafast" if spec.fast else "veryfast", "threads": "1", "sliced-threads": "0"}
+        # asm=0: x264's SIMD paths read bytes outside the picture that no caller initialises, so the same
+        # frames gave a different stream now and then (seen at widths like 86 or 96 px); the C paths
+        # read only the picture. About 4x slower, still a small part of a build.
+        return {"preset": "ultrafast" if spec.fast else "veryfast", "threads": "1",
+                "x264-params": "asm=0:threads=1:lookahead-threads=1:sliced-threads=0"}
     if spec.codec == "libx265":
         return {"preset": "ultrafast", "x265-params": f"pools=none:frame-threads=1:log-level=error:keyint={spec.gop}"}
     if spec.codec == "libvpx-vp9":
@@ -73,13 +87,32 @@ def _video_options(spec: EncodeSpec) -> dict[str, str]:
     return {"threads": "1"}
 
 
+def yuv420p_frame(rgb: np.ndarray) -> av.VideoFrame:
+    """An RGB image (even width and height) as a yuv420p frame with every byte defined.
+
+    BT.601 limited range, as FFmpeg's own conversion; each plane's row padding
+    repeats the last pixel instead of holding leftover memory.
+    """
+    h, w = rgb.shape[:2]
+    if h % 2 or w % 2:
+        raise ValueError(f"frame size {w}x{h} must be even for yuv420p")
+    yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
+    chroma = yuv[h:].reshape(2, h // 2, w // 2)
+    frame = av.VideoFrame(w, h, "yuv420p")
+    for plane, arr in zip(frame.planes, (yuv[:h], chroma[0], chroma[1])):
+        rows = plane.buffer_size // plane.line_size
+        plane.update(np.pad(arr, ((0, rows - arr.shape[0]), (0, plane.line_size - arr.shape[1])), mode="edge"))
+    return frame
+
+
 class _Writer:
     def __init__(self, path: Path, spec: EncodeSpec, seed: int):
         self.path, self.spec = path, spec
-        self.container = av.open(str(path), mode="w")
+        # bitexact: no encoder version strings or random segment ids, so equal input gives equal bytes
+        self.container = av.open(str(path), mode="w", container_options={"fflags": "+bitexact"})
         vs = self.container.add_stream(spec.codec, rate=spec.fps)
         vs.width, vs.height = spec.width, spec.height
-        vs.pix_fmt = "yuv420p"
+        vs.pix_fmt = "yuv420p"  # frames arrive in this format: no conversion inside FFmpeg
         vs.bit_rate = int(spec.bit_rate)
         vs.codec_context.gop_size = int(spec.gop)
         vs.codec_context.thread_count = 1
@@ -98,7 +131,7 @@ class _Writer:
         self.frames = 0
 
     def write(self, rgb: np.ndarray) -> None:
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = yuv420p_frame(rgb)
         frame.pts = self.frames
         frame.time_base = Fraction(1) / self.spec.fps
         self.container.mux(self.video.encode(frame))

@@ -44,10 +44,11 @@ class FakeSpec:
     variant: str
     seed: int
     scale: float = 1.0  # reuse/upscale: size of the old low-resolution copy
+    conform: float = 0.0  # source rate / project rate when the editor conformed the footage (0: same rate)
 
     @property
     def name(self) -> str:
-        return f"{self.kind}:{self.variant}"
+        return f"{self.kind}:{self.variant}" + ("+conform" if self.conform else "")
 
 
 def draw_fake(seed: int, key: str, kind: str) -> FakeSpec:
@@ -64,7 +65,12 @@ def draw_fake(seed: int, key: str, kind: str) -> FakeSpec:
         variant = "render"
     else:
         raise ValueError(f"unknown manipulation {kind!r}")
-    return FakeSpec(kind, variant, int(rng.integers(0, 2**62)), float(rng.uniform(0.3, 0.5)))
+    # Footage shot at another rate than the editor's project (12.5/15 fps phone clips in a 25/30 fps
+    # timeline, 50/60 fps in a 30 fps one) is conformed on export: frames duplicated or dropped.
+    conform = 0.0
+    if kind in ("splice", "overlay", "reuse") and rng.random() < 0.4:
+        conform = float(rng.uniform(0.5, 0.8) if rng.random() < 0.6 else rng.uniform(1.3, 1.8))
+    return FakeSpec(kind, variant, int(rng.integers(0, 2**62)), float(rng.uniform(0.25, 0.45)), conform)
 
 
 # ---------------------------------------------------------------- timeline
@@ -77,7 +83,7 @@ def timeline_map(fake: FakeSpec, n_out: int) -> np.ndarray:
     """
     rng = rng_for(fake.seed, "timeline")
     j = np.arange(n_out, dtype=np.float64)
-    r = rng.uniform(0.5, 0.75)  # e.g. 15 fps footage conformed to 25 fps by duplication
+    r = rng.uniform(0.45, 0.65)  # e.g. 12-15 fps footage conformed to 25 fps by duplication
 
     def conform(times: np.ndarray) -> np.ndarray:
         return np.floor(times * r) / r
@@ -85,7 +91,7 @@ def timeline_map(fake: FakeSpec, n_out: int) -> np.ndarray:
     if fake.variant == "dup":
         return conform(j)
     if fake.variant == "drop":
-        steps = rng.choice([1.0, 2.0, 3.0], size=n_out, p=[0.55, 0.3, 0.15])
+        steps = rng.choice([1.0, 2.0, 3.0], size=n_out, p=[0.35, 0.4, 0.25])
         return np.concatenate([[0.0], np.cumsum(steps[:-1])])
     if fake.variant == "ramp":
         phase = rng.uniform(0, 2 * math.pi)
@@ -102,6 +108,16 @@ def timeline_map(fake: FakeSpec, n_out: int) -> np.ndarray:
     return conform(times) + start
 
 
+def conform_map(fake: FakeSpec, n_out: int) -> np.ndarray:
+    """Source frame times for footage conformed from ``fake.conform`` times the project rate.
+
+    Output frame j shows the latest source frame at or before it: below 1 some
+    source frames repeat (duplicates), above 1 some are skipped (jumps).
+    """
+    r = fake.conform or 1.0
+    return np.floor(np.arange(n_out, dtype=np.float64) * r) / r
+
+
 # ---------------------------------------------------------------- splice
 
 @functools.lru_cache(maxsize=4)
@@ -109,9 +125,9 @@ def splice_layer(fake: FakeSpec, width: int, height: int) -> tuple[np.ndarray, n
     """The pasted object (float RGB, noise-free, sharp) and its feathered alpha mask."""
     rng = rng_for(fake.seed, "splice")
     src = load_image(fake.variant)
-    oh = max(8, int(height * rng.uniform(0.45, 0.7)))
+    oh = max(8, int(height * rng.uniform(0.55, 0.8)))
     ow = max(8, int(oh * rng.uniform(0.7, 1.4)))
-    ow = min(ow, int(width * 0.75))
+    ow = min(ow, int(width * 0.85))
     sh, sw = src.shape[:2]
     ch = int(sh * rng.uniform(0.3, 0.6))
     cw = min(sw, max(4, int(ch * ow / oh)))

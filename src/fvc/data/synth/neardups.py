@@ -92,7 +92,7 @@ def draw_neardup(seed: int, key: str, parent_w: int, parent_h: int, parent_frame
     w, h, first, count = parent_w, parent_h, 0, parent_frames
     short = min(parent_w, parent_h)
     smaller = [(s, p) for s, p in zip(sizes, weights) if min(s) <= short and s != (parent_w, parent_h)]
-    if smaller and (transform == "rescale" or (transform not in ("crop", "letterbox") and rng.random() < 0.75)):
+    if smaller and (transform == "rescale" or (transform not in ("crop", "letterbox") and rng.random() < 0.35)):
         p = np.array([q for _, q in smaller], float)
         w, h = smaller[int(rng.choice(len(smaller), p=p / p.sum()))][0]
     elif transform == "crop":

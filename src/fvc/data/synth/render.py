@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .corpus import VideoJob
 from .encode import EncodeSpec, bitrate_for, decode_frames, encode_frames
-from .manipulations import apply_overlay, apply_splice, timeline_map, upscale
+from .manipulations import apply_overlay, apply_splice, conform_map, timeline_map, upscale
 from .scenes import render_frame
 from .seeding import key_int, rng_for
 
@@ -40,7 +40,7 @@ def make_video(job: VideoJob, out_dir: Path, seed: int) -> Path:
             tmp = _old_copy(tmp, job, rng, vseed)
         else:
             # The forger works from a downloaded copy: already compressed, often smaller.
-            times = timeline_map(fake, n) if fake.kind == "timeline" else range(n)
+            times = timeline_map(fake, n) if fake.kind == "timeline" else conform_map(fake, n)
             src = scene
             if rng.random() < 0.5:
                 f = rng.uniform(0.5, 0.75)
@@ -70,10 +70,10 @@ def _old_copy(tmp: Path, job: VideoJob, rng, vseed: int) -> Path:
         scene = scene.with_size(w, h)
         container, bpp = ("mp4", "avi")[int(rng.integers(0, 2))], rng.uniform(0.04, 0.08)
     else:
-        container, bpp = "avi", rng.uniform(0.02, 0.04)  # MPEG-4 part 2: coarse 8x8 DCT blocks
+        container, bpp = "avi", rng.uniform(0.015, 0.03)  # MPEG-4 part 2: coarse 8x8 DCT blocks
     fps = float(job.encode.fps)
     old = EncodeSpec(container, scene.width, scene.height, job.encode.fps,
                      bitrate_for(scene.width, scene.height, fps, bpp), int(round(fps)) * 2, fast=True)
     tmp_old = tmp.with_suffix(f".{container}")
-    encode_frames(tmp_old, (render_frame(scene, t) for t in range(job.n_frames)), old, vseed)
+    encode_frames(tmp_old, (render_frame(scene, float(t)) for t in conform_map(fake, job.n_frames)), old, vseed)
     return tmp_old

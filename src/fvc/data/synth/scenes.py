@@ -70,8 +70,13 @@ class SceneSpec:
 
 
 def draw_scene(seed: int, key: str, width: int, height: int, n_frames: int, fps: float,
-               image: str | None = None) -> SceneSpec:
-    """Draw a random scene and camera; the same (seed, key) always gives the same scene."""
+               image: str | None = None, region: tuple[float, float, bool] | None = None) -> SceneSpec:
+    """Draw a random scene and camera; the same (seed, key) always gives the same scene.
+
+    ``region`` (centre x, centre y, mirrored) pins where in the photograph the
+    camera looks: cascades sharing a photograph get disjoint regions, so no
+    two cascades show the same footage.
+    """
     rng = rng_for(seed, "scene", key)
     name = image or str(rng.choice(SCENE_IMAGES))
     grey = name in GRAY_IMAGES
@@ -88,8 +93,9 @@ def draw_scene(seed: int, key: str, width: int, height: int, n_frames: int, fps:
         width=int(width),
         height=int(height),
         n_frames=int(n_frames),
-        crop=(float(rng.uniform(0.35, 0.65)), float(rng.uniform(0.35, 0.65)), float(rng.uniform(0.35, 0.9))),
-        hflip=bool(rng.random() < 0.5),
+        crop=(float(rng.uniform(0.35, 0.65)), float(rng.uniform(0.35, 0.65)), float(rng.uniform(0.35, 0.9)))
+        if region is None else (float(region[0]), float(region[1]), float(rng.uniform(0.3, 0.5))),
+        hflip=bool(rng.random() < 0.5) if region is None else bool(region[2]),
         tint=tint,
         gain=float(rng.uniform(0.85, 1.15)),
         pan=(float(speed * math.cos(angle)), float(speed * math.sin(angle))),
@@ -97,7 +103,7 @@ def draw_scene(seed: int, key: str, width: int, height: int, n_frames: int, fps:
         fps=float(fps),
         shake=float(rng.uniform(0.002, 0.012)),
         roll=float(rng.uniform(0.0, 0.8)),
-        noise=float(rng.uniform(2.0, 6.0)),
+        noise=float(rng.uniform(3.0, 8.0)),
         exposure=float(rng.uniform(0.3, 1.0)),
         osd=bool(rng.random() < 0.2),
     )
