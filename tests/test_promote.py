@@ -108,6 +108,7 @@ def test_promote_and_load_champion(trained, capsys):
 
 def test_promote_within_one_model_keeps_other_aliases(trained):
     ws, store = trained
+    promote(store)  # global champion first: under xdist this test may not follow the CLI promote test
     before = candidates(store)
     other = before.iloc[1]["name"]
     res = promote(store, model_id=other[4:])

@@ -20,7 +20,7 @@ from fvc.config import FvcConfig
 from fvc.errors import FvcError
 from fvc.predict import Predictor
 from fvc.tracking.mlflow_store import open_store
-from fvc.tracking.registry import candidates, resolve_model_path, resolve_model_uri
+from fvc.tracking.registry import candidates, promote, resolve_model_path, resolve_model_uri
 
 
 def _fvc(capsys, *args):
@@ -113,8 +113,8 @@ def test_champion_loads_as_pyfunc_and_predicts_a_video(trained, capsys):
 
 def test_predict_cli_with_champion_uri(trained, capsys):
     ws, store, video = trained
-    promoted = candidates(store, "5c")
-    assert promoted.iloc[0]["aliases"] == "champion"
+    promote(store, model_id="5c")  # tests may run on another xdist worker than the CLI promote test
+    assert candidates(store, "5c").iloc[0]["aliases"] == "champion"
     path = resolve_model_path(ws, "models:/fvc-5c@champion")
     assert path.name == "model.pt" and path.is_relative_to(ws.cache_dir)
     assert resolve_model_uri(store, "models:/fvc-5c@champion").model_id == "5c"
