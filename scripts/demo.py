@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--dir", default="demo", help="where the corpus and workspace go")
     ap.add_argument("--videos", type=int, default=120)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--per-video", type=int, default=2, help="augmented copies per video (stage 1)")
+    ap.add_argument("--deep-model", default="5c", help="deep model trained at its smoke preset")
     args = ap.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     root = Path(args.dir).resolve()
@@ -39,9 +41,15 @@ def main() -> None:
     t0 = time.perf_counter()
     if not (archives / "Metadata.zip").exists():
         fvc("synth", "--out", str(archives), "--videos", str(args.videos), "--seed", str(args.seed))
-    fvc("setup", "-w", str(ws), "--archives", str(archives), "--password", "fvc-synth")
-    fvc("index", "-w", str(ws))
-    fvc("splits", "-w", str(ws), "--folds", "5", "--seed", str(args.seed))
+    fvc("run", "-w", str(ws), "--archives", str(archives), "--password", "fvc-synth",
+        "--per-video", str(args.per_video), "--models", "all")
+    fvc("train", "-w", str(ws), "--model", args.deep_model, "--preset", "smoke")
+    fvc("promote", "-w", str(ws))
+    fvc("query", "-w", str(ws), "--name", "cv_summary")
+    sample = sorted((ws / "raw").rglob("*.mp4"))[:2]
+    if sample:
+        fvc("predict", *map(str, sample), "-w", str(ws), "--model", "5a")
+    fvc("report", "-w", str(ws))
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f} s; workspace: {ws}")
 
 

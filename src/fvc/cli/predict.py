@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from ..predict import predict_videos
 from ._common import WorkspaceOpt, console, console_err, open_workspace, print_table
 
 
@@ -20,6 +19,7 @@ def predict(
     threshold: Annotated[float, typer.Option(help="Probability at or above which a video is called fake.")] = 0.5,
 ) -> None:
     """Score videos with a trained model: per-video fake probability (table or --json)."""
+    from ..predict import predict_videos
     ws, cfg = open_workspace(workspace)
     preds = predict_videos(videos, model, ws, cfg, threshold=threshold)
     rows = [p.as_row() for p in preds]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..data.archives import ENV_PASSWORD
+from ..config import ENV_PASSWORD
 from ._common import WorkspaceOpt, console, open_workspace, print_table
 
 
