@@ -31,12 +31,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _pid_alive(pid: int) -> bool:
+def _stat(pid: int | str) -> tuple[str, int] | None:
+    """(state, process group) from /proc, or None once the process is gone."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[2])
+
+
+def _pid_alive(pid: int) -> bool:
+    """Running; a zombie (left by an init that does not reap) has stopped."""
+    st = _stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Pids of live (non-zombie) processes in process group ``pgid``."""
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    return [p for p in pids if (st := _stat(p)) is not None and st[0] != "Z" and st[1] == pgid]
 
 
 def test_ui_command_is_loopback_on_the_workspace_store(tmp_path, monkeypatch):
@@ -91,7 +104,10 @@ def test_mlflow_ui_serves_http_on_loopback(tmp_path):
         while _pid_alive(server_pid) and time.monotonic() < end:
             time.sleep(0.2)
         assert not _pid_alive(server_pid)
-        check_port_free(port)
+        assert _group_members(server_pid) == []  # nothing of the server's group runs on (uvicorn included)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((HOST, port), timeout=5).close()
+        check_port_free(port)  # `fvc mlflow-ui` can start again on the same port at once
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the fvc process group this test started
