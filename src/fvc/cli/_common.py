@@ -40,12 +40,30 @@ def print_table(title: str, rows: list[dict], columns: list[str] | None = None) 
         console.print(f"{title}: (no rows)")
         return
     columns = columns or list(rows[0].keys())
+    if len(columns) * MIN_COLUMN_WIDTH > console.width:
+        _print_records(title, rows, columns)
+        return
     table = Table(title=title, show_lines=False)
     for col in columns:
         table.add_column(str(col))
     for row in rows:
         table.add_row(*[_fmt(row.get(c)) for c in columns])
     console.print(table)
+
+
+MIN_COLUMN_WIDTH = 9  # below this rich squeezes cells to nothing
+
+
+def _print_records(title: str, rows: list[dict], columns: list[str]) -> None:
+    """Wide results one record at a time (column: value), like psql's expanded display."""
+    console.print(f"[bold]{title}[/]")
+    for i, row in enumerate(rows, start=1):
+        table = Table(title=f"record {i}", show_header=False, title_justify="left")
+        table.add_column("column", style="bold")
+        table.add_column("value")
+        for col in columns:
+            table.add_row(str(col), _fmt(row.get(col)))
+        console.print(table)
 
 
 def _fmt(value) -> str:
