@@ -44,6 +44,12 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _stacked(table: pd.DataFrame, ax, title: str) -> None:
+    """Stacked bars with the same colour per label as every other plot."""
+    table.plot.bar(ax=ax, stacked=True, color=[LABEL_COLOURS.get(c, "#888") for c in table.columns])
+    ax.set(title=title)
+
+
 def write_exploration_plots(index: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     """Resolution scatter, duration and fps histograms, class/platform/codec bars, cascade sizes."""
     out_dir = Path(out_dir)
@@ -72,10 +78,8 @@ def write_exploration_plots(index: pd.DataFrame, out_dir: str | Path) -> list[Pa
     index["label_raw"].value_counts().plot.bar(ax=axes[0], color=[LABEL_COLOURS.get(x, "#888") for x in index["label_raw"].value_counts().index])
     axes[0].set(title="Videos per label", ylabel="videos")
     if "platform" in index.columns:
-        pd.crosstab(index["platform"], index["label_raw"]).plot.bar(ax=axes[1], stacked=True)
-        axes[1].set(title="Platform by label")
-    pd.crosstab(ok["codec"], ok["label_raw"]).plot.bar(ax=axes[2], stacked=True)
-    axes[2].set(title="Codec by label")
+        _stacked(pd.crosstab(index["platform"], index["label_raw"]), axes[1], "Platform by label")
+    _stacked(pd.crosstab(ok["codec"], ok["label_raw"]), axes[2], "Codec by label")
     fig.tight_layout()
     paths.append(_save(fig, out_dir / "class_platform_codec.png"))
 
