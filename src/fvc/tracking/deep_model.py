@@ -10,7 +10,6 @@ with a ``path`` column.
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import json
 from pathlib import Path
 
@@ -56,17 +55,9 @@ class FvcDeepPyfunc(PythonModel):
 
 def deep_requirements() -> list[str]:
     """Pinned versions of the installed distributions the deep pyfunc needs."""
-    reqs = []
-    for name in DEEP_REQUIREMENTS:
-        try:
-            reqs.append(f"{name}=={md.version(name)}")
-        except md.PackageNotFoundError:
-            continue
-    try:
-        reqs.append(f"fvc-detect=={md.version('fvc-detect')}")
-    except md.PackageNotFoundError:
-        pass
-    return reqs
+    from .registry import pinned_requirements
+
+    return pinned_requirements(list(DEEP_REQUIREMENTS))
 
 
 def deep_signature():

@@ -108,16 +108,21 @@ def pip_requirements(model: Any = None) -> list[str]:
     if model is not None:
         roots = {type(o).__module__.split(".")[0] for o in _estimators(model)}
         names += [dist for mod, dist in OPTIONAL_REQUIREMENTS.items() if mod in roots]
+    return pinned_requirements(names)
+
+
+def pinned_requirements(names: list[str]) -> list[str]:
+    """``name==version`` for each installed distribution of ``names``, plus fvc-detect itself.
+
+    Explicit pins keep ``log_model`` fast (no requirement inference) and the
+    served model on the versions it was trained with.
+    """
     reqs = []
-    for name in names:
+    for name in [*names, "fvc-detect"]:
         try:
             reqs.append(f"{name}=={md.version(name)}")
         except md.PackageNotFoundError:
             continue
-    try:
-        reqs.append(f"fvc-detect=={md.version('fvc-detect')}")
-    except md.PackageNotFoundError:
-        pass
     return reqs
 
 
