@@ -93,17 +93,24 @@ class FvcConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "FvcConfig":
-        path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(path, f"cannot read config ({exc})") from exc
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            raise InputError(path, f"invalid config at '{loc}': {first['msg']}") from exc
+        return load_yaml_model(cls, path, "config")
+
+
+def load_yaml_model(cls: type[BaseModel], path: str | Path, what: str) -> Any:
+    """Validate a YAML file into a pydantic model; any problem is one InputError line."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(path, f"cannot read {what} ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise InputError(path, f"{what} must be a YAML mapping")
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top)"
+        raise InputError(path, f"invalid {what} at '{loc}': {first['msg']}") from exc
 
 
 def stable_hash(obj: Any, length: int = 12) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..config import FvcConfig, stable_hash
+from ..config import FvcConfig, load_yaml_model, stable_hash
 from ..errors import InputError
 from ..workspace import Workspace
 from .events import CompositeObserver, TrainObserver
@@ -64,19 +64,7 @@ class RunConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "RunConfig":
-        path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(path, f"cannot read run config ({exc})") from exc
-        if not isinstance(raw, dict):
-            raise InputError(path, "run config must be a YAML mapping")
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"]) or "(top)"
-            raise InputError(path, f"invalid run config at '{loc}': {first['msg']}") from exc
+        return load_yaml_model(cls, path, "run config")
 
 
 def default_run_config(model_id: str, **overrides: Any) -> RunConfig:
