@@ -9,14 +9,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from fvc.config import FvcConfig
+from fvc.experiment import RunConfig, run_experiment
+from fvc.experiment import feature_adapter
+from fvc.experiment.feature_adapter import load_feature_rows
+from fvc.experiment.result_files import read_metrics, read_oof
 from fvc.features.extract import feature_names
-from fvc.models.registry import get_model_spec
-from fvc.training import cv as cv_mod
-from fvc.training.cv import load_feature_data, run_feature_cv
+from fvc.models import catalog
+from fvc.models.catalog import ModelEntry
+from fvc.models.feature_zoo import STAGE2
 from fvc.training.events import RecordingObserver, TrainObserver
 from fvc.training.preprocess import build_preprocessor
-from fvc.training.results import read_metrics, read_oof
-from fvc.training.run_config import RunConfig, TrainContext
 from fvc.workspace import Workspace
 
 NAMES = feature_names()[:8]
@@ -71,28 +73,35 @@ class FoldTracker(TrainObserver):
         FitSpy.current["fold"] = "final"
 
 
-def _ctx(ws, model="5a", observers=(), **rc):
-    rc = RunConfig(model=model, **rc)
-    return TrainContext.build(ws, FvcConfig(), rc, observers=list(observers))
+def _run(ws, model="5a", observers=(), **rc):
+    return run_experiment(ws, FvcConfig(), RunConfig(model=model, **rc), list(observers))
 
 
-def test_preprocessing_and_search_never_see_the_test_fold(tmp_path):
+def register_test_model(monkeypatch, model_id: str, builder) -> None:
+    """A catalog entry that lives for one test: the loop builds whatever the catalog says."""
+    entry = ModelEntry(model_id, model_id, "features", builder, {"full": {"model": {}, "grid": {}}}, STAGE2,
+                       "test model")
+    monkeypatch.setitem(catalog._CATALOG, model_id, entry)
+
+
+def test_preprocessing_and_search_never_see_the_test_fold(tmp_path, monkeypatch):
     ws = make_ws(tmp_path / "ws", n=60, copies=2)
     FitSpy.log.clear()
-    est = Pipeline([("spy", FitSpy())] + build_preprocessor() + [("clf", LogisticRegression(max_iter=500))])
-    ctx = _ctx(ws, observers=[FoldTracker()], grid={"clf__C": [0.1, 1.0]})
-    run_feature_cv(ctx, est)
-    data = load_feature_data(ws, [2])
-    test_ids = {k: set(data.X.index[data.folds == k]) for k in range(5)}
+    register_test_model(monkeypatch, "spy", lambda *, seed: Pipeline(
+        [("spy", FitSpy())] + build_preprocessor() + [("clf", LogisticRegression(max_iter=500))]))
+    _run(ws, model="spy", observers=[FoldTracker()], grid={"clf__C": [0.1, 1.0]})
+    rows, _, _ = load_feature_rows(ws, [2])
+    test_ids = {k: set(rows["video_id"][rows["fold"] == k]) for k in range(5)}
+    n_rows = len(rows)
     cv_fits = [(f, ids) for f, ids in FitSpy.log if f != "final"]
     # per outer fold: 2 grid points x 3 inner folds + 1 refit on the training folds
     assert len(cv_fits) == 5 * (2 * 3 + 1)
     for fold, ids in cv_fits:
         assert not ids & test_ids[fold], f"fold {fold}: a fit saw test rows"
-    refits = [ids for f, ids in cv_fits if len(ids) == len(data.X) - len(test_ids[f])]
+    refits = [ids for f, ids in cv_fits if len(ids) == n_rows - len(test_ids[f])]
     assert len(refits) == 5
     # the final model (after CV) is the only fit allowed to see every row
-    assert any(len(ids) == len(data.X) for f, ids in FitSpy.log if f == "final")
+    assert any(len(ids) == n_rows for f, ids in FitSpy.log if f == "final")
 
 
 def test_fold_models_imputer_statistics_come_from_training_rows(tmp_path, monkeypatch):
@@ -103,15 +112,17 @@ def test_fold_models_imputer_statistics_come_from_training_rows(tmp_path, monkey
     df.loc[df.index[::3], NAMES[5]] = np.nan
     ws.write("features_stage2", df)
     seen = []
-    orig = cv_mod.grouped_search
+    orig = feature_adapter.grouped_search
 
     def spy(*a, **kw):
         res = orig(*a, **kw)
         seen.append(res.estimator.named_steps["impute"].statistics_[5])
         return res
 
-    monkeypatch.setattr(cv_mod, "grouped_search", spy)
-    run_feature_cv(_ctx(ws, grid={}), Pipeline(build_preprocessor() + [("clf", LogisticRegression())]))
+    monkeypatch.setattr(feature_adapter, "grouped_search", spy)
+    register_test_model(monkeypatch, "plain-lr", lambda *, seed: Pipeline(build_preprocessor() + [
+        ("clf", LogisticRegression())]))
+    _run(ws, model="plain-lr", grid={})
     assert len(seen) == 6  # 5 fold models + the final model
     assert seen[0] < 1e5  # the fold-0 model's median comes from folds 1-4 only
     train0 = df[df["fold"] != 0][NAMES[5]]
@@ -120,7 +131,7 @@ def test_fold_models_imputer_statistics_come_from_training_rows(tmp_path, monkey
 
 def test_shuffled_labels_give_chance_auc(tmp_path):
     ws = make_ws(tmp_path / "ws", n=400, shuffle=True, seed=3)
-    res = get_model_spec("5a").run_cv(_ctx(ws, grid={"clf__C": [1.0]}))
+    res = _run(ws, grid={"clf__C": [1.0]})
     assert res.summary["pooled"]["roc_auc"] == pytest.approx(0.5, abs=0.1)
     assert res.mean["roc_auc"] == pytest.approx(0.5, abs=0.1)
 
@@ -128,7 +139,7 @@ def test_shuffled_labels_give_chance_auc(tmp_path):
 def test_signal_is_found_and_results_layout(tmp_path):
     ws = make_ws(tmp_path / "ws", n=60, copies=3)
     rec = RecordingObserver()
-    res = get_model_spec("5a").run_cv(_ctx(ws, observers=[rec], grid={"clf__C": [0.1, 1.0]}))
+    res = _run(ws, observers=[rec], grid={"clf__C": [0.1, 1.0]})
     assert res.mean["roc_auc"] > 0.9
     m = read_metrics(ws, "5a")
     assert m["level"] == "video" and m["n_rows"] == 180 and m["n_videos"] == 60
@@ -150,7 +161,7 @@ def test_failed_rows_are_skipped_warned_and_counted(tmp_path):
     df.loc[1, NAMES] = np.nan  # no error text but nothing extracted
     ws.write("features_stage2", df)
     with pytest.warns(UserWarning, match="skipping 2 video"):
-        res = get_model_spec("5a").run_cv(_ctx(ws, grid={}))
+        res = _run(ws, grid={})
     m = json.loads((res.result_dir / "metrics.json").read_text())
     assert m["n_failed_videos"] == 2 and m["failed_video_ids"] == ["v0_0", "v1_0"]
 
@@ -160,6 +171,6 @@ def test_unknown_fold_and_missing_table_errors(tmp_path):
 
     ws = make_ws(tmp_path / "ws", n=40)
     with pytest.raises(InputError, match="fold"):
-        get_model_spec("5a").run_cv(_ctx(ws, folds=[7]))
+        _run(ws, folds=[7])
     with pytest.raises(InputError, match="fvc features --stage 4"):
-        get_model_spec("5alpha").run_cv(_ctx(ws, model="5alpha", feature_stages=[2, 4]))
+        _run(ws, model="5alpha", feature_stages=[2, 4])

@@ -162,35 +162,34 @@ def _scale(ws: Workspace, cfg: FvcConfig, opts: RunOptions) -> tuple[StageSummar
 
 def _train(ws: Workspace, cfg: FvcConfig, opts: RunOptions) -> tuple[StageSummary, str]:
     """Cross-validate the selected models; a model is skipped when its run config and
-    its feature tables are unchanged since it last finished."""
-    from .models.registry import resolve_models
-    from .training.cv import feature_tables
-    from .training.events import ConsoleObserver, build_observers
-    from .training.results import METRICS_FILE, result_dir
-    from .training.run_config import default_run_config, run_training
+    its input tables are unchanged since it last finished."""
+    from .experiment import default_run_config, run_experiment
+    from .experiment.feature_adapter import feature_tables
+    from .experiment.observers import build_observers
+    from .experiment.result_files import METRICS_FILE, result_dir
+    from .models import resolve_models
 
-    specs = resolve_models(opts.models)
-    missing = [s.id for s in specs if any(not ws.has(f"features_stage{k}") for k in s.feature_stages)]
-    specs = [s for s in specs if s.id not in missing]
-    if not specs:
+    entries = resolve_models(opts.models)
+    missing = [e.id for e in entries if any(not ws.has(f"features_stage{k}") for k in e.data.stages)]
+    entries = [e for e in entries if e.id not in missing]
+    if not entries:
         raise InputError("--models", f"'{opts.models}' selects no model whose feature tables exist")
-    observers = [ConsoleObserver()]
-    if opts.tracking:
-        observers += build_observers(ws, {})
+    observers = build_observers(ws, tracking=opts.tracking)
     summary = _summary("train")
     stamps = _stamps(ws)
-    for spec in specs:
-        rc = default_run_config(spec.id)
-        key = table_key(ws, ["splits", *feature_tables(rc.feature_stages)], rc.hash())
-        if stamps.get(f"train:{spec.id}") == key and (result_dir(ws, spec.id) / METRICS_FILE).exists():
+    for entry in entries:
+        rc = default_run_config(entry.id)
+        tables = feature_tables(rc.feature_stages) if entry.family == "features" else ["scaled", "splits"]
+        key = table_key(ws, tables, rc.hash())
+        if stamps.get(f"train:{entry.id}") == key and (result_dir(ws, entry.id) / METRICS_FILE).exists():
             summary.skipped += 1
             continue
         try:
-            run_training(ws, cfg, [rc], observers=observers)
+            run_experiment(ws, cfg, rc, observers)
         except InputError:
             summary.failed += 1
             raise
-        _set_stamp(ws, f"train:{spec.id}", key)
+        _set_stamp(ws, f"train:{entry.id}", key)
         summary.done += 1
     note = f"not run (no feature tables): {', '.join(missing)}" if missing else ""
     return summary, note

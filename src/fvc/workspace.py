@@ -138,3 +138,20 @@ class Workspace:
 
     def has(self, name: str) -> bool:
         return self.table(name).exists()
+
+    def fingerprints(self, names: "list[str] | tuple[str, ...]") -> dict[str, str]:
+        """``{table: short sha256 of its bytes}`` (``missing`` for an absent table), in name order."""
+        import hashlib
+
+        out = {}
+        for name in sorted(set(names)):
+            path = self.table(name)
+            if not path.exists():
+                out[name] = "missing"
+                continue
+            h = hashlib.sha256()
+            with path.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+            out[name] = h.hexdigest()[:12]
+        return out

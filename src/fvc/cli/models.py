@@ -6,17 +6,18 @@ from typing import Annotated
 
 import typer
 
-from ._common import open_workspace, print_table, WorkspaceOpt
+from ._common import WorkspaceOpt, print_table
 
 
 def models(
     workspace: WorkspaceOpt = None,
     family: Annotated[str | None, typer.Option(help="Only this family: features or deep.")] = None,
 ) -> None:
-    """List every registered model with its id, family and inputs."""
-    from ..models.registry import list_models
-    rows = [s.as_row() for s in list_models(family)]
-    print_table("Models", rows, ["id", "name", "family", "inputs", "presets", "description"])
+    """List every model in the catalog with its id, family, inputs, presets and paper."""
+    from ..models import list_models
+
+    rows = [e.as_row() for e in list_models(family)]
+    print_table("Models", rows, ["id", "name", "family", "inputs", "presets", "paper", "summary"])
 
 
 def register(app: typer.Typer) -> None:

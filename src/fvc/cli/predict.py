@@ -18,10 +18,15 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     threshold: Annotated[float, typer.Option(help="Probability at or above which a video is called fake.")] = 0.5,
 ) -> None:
-    """Score videos with a trained model: per-video fake probability (table or --json)."""
+    """Score videos with a trained model: per-video fake probability (table or --json).
+
+    The model's card decides the preprocessing, never this workspace's fvc.yaml.
+    """
     from ..predict import predict_videos
-    ws, cfg = open_workspace(workspace)
-    preds = predict_videos(videos, model, ws, cfg, threshold=threshold)
+    from ..tracking.model_registry import resolve_model_ref
+
+    ws, _ = open_workspace(workspace)
+    preds = predict_videos(videos, resolve_model_ref(ws, model), threshold=threshold)
     rows = [p.as_row() for p in preds]
     if as_json:
         typer.echo(json.dumps({"model": model, "predictions": rows}, indent=2))

@@ -14,16 +14,20 @@ def register(app: typer.Typer) -> None:
     def promote(
         model: Annotated[str | None, typer.Option("--model", "-m", help="Only this model id's versions compete.")] = None,
         alias: Annotated[str, typer.Option(help="Alias to set.")] = "champion",
+        allow_smoke: Annotated[bool, typer.Option("--allow-smoke", help="Let smoke-preset versions compete.")] = False,
         tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow tracking URI (default: the workspace store).")] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
-        """Set the champion alias on the registered model version with the best CV ROC-AUC."""
+        """Set the champion alias on the best registered version: highest CV ROC-AUC, ties (within one
+        standard error) broken by lower log loss; smoke-preset versions only with --allow-smoke."""
         from ..tracking.mlflow_store import open_store
-        from ..tracking.registry import promote as do_promote
+        from ..tracking.model_registry import promote as do_promote
 
         ws, _ = open_workspace(workspace)
         store = open_store(ws, tracking_uri)
-        result = do_promote(store, model, alias)
-        print_table("registered versions", result["candidates"].to_dict("records"))
+        result = do_promote(store, model, alias, allow_smoke=allow_smoke)
+        print_table("registered versions", result["candidates"].to_dict("records"),
+                    ["name", "version", "preset", "cv_roc_auc", "cv_roc_auc_std", "cv_log_loss", "aliases"])
         console.print(f"{alias}: {result['uri']} = {result['name']} version {result['version']} "
-                      f"(CV ROC-AUC {result['cv_roc_auc']:.4f})")
+                      f"({result['preset']} preset, CV ROC-AUC {result['cv_roc_auc']:.4f})")
+        console.print(f"why: {result['reason']}", highlight=False)

@@ -1,5 +1,12 @@
-"""Trainable models: the registry, feature models here, deep models in ``fvc.models.deep``."""
+"""The model catalog: every model id with its builder, data config, weights and presets.
 
-from .registry import ModelSpec, get_model_spec, list_models, register, register_model
+Importing the package registers the feature models (scikit-learn) and the
+deep video models (builders import torch only when called).
+"""
 
-__all__ = ["ModelSpec", "get_model_spec", "list_models", "register", "register_model"]
+from . import feature_zoo, video_zoo  # noqa: F401  (register the entries)
+from .catalog import (DataConfig, ModelEntry, Weights, create_model, get_model, list_models, register_model,
+                      resolve_models)
+
+__all__ = ["DataConfig", "ModelEntry", "Weights", "create_model", "get_model", "list_models", "register_model",
+           "resolve_models"]

@@ -16,7 +16,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from ..errors import InputError
-from ..training.results import list_results, read_importance, read_metrics, read_oof
+from ..experiment.result_files import list_results, read_importance, read_metrics, read_oof
 from ..workspace import Workspace, atomic_write_text
 from . import figures
 
@@ -84,14 +84,15 @@ def collect(ws: Workspace) -> list[dict[str, Any]]:
 def build_report(ws: Workspace, out: Path | None = None) -> tuple[Path, dict[str, Any] | None]:
     """Write the report; returns its path and the best model's metrics (by mean ROC-AUC)."""
     models = collect(ws)
-    columns = ["model", "name", "family", "inputs"] + TABLE_METRICS + ["videos", "failed", "config"]
-    text_cols = {"model", "name", "family", "inputs", "config"}
+    columns = ["model", "name", "family", "preset", "inputs"] + TABLE_METRICS + ["videos", "failed", "config"]
+    text_cols = {"model", "name", "family", "preset", "inputs", "config"}
     best = max(models, key=lambda r: r["metrics"]["mean"].get("roc_auc") or -1.0, default=None)
     rows = []
     for r in models:
         m = r["metrics"]
         cells = {"model": html.escape(r["id"]), "name": html.escape(str(m.get("name") or "")),
-                 "family": html.escape(str(m.get("family") or "")), "inputs": html.escape(str(m.get("inputs") or "")),
+                 "family": html.escape(str(m.get("family") or "")),
+                 "preset": html.escape(str(m.get("preset") or "")), "inputs": html.escape(str(m.get("inputs") or "")),
                  "videos": m.get("n_videos"), "failed": m.get("n_failed_videos", 0),
                  "config": html.escape(str(m.get("config_hash") or ""))}
         sort = {k: v for k, v in cells.items()}

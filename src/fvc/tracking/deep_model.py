@@ -3,14 +3,12 @@
 A deep model cannot take a feature table: it needs the video, letterboxed
 as in training, cut into the model's clips. The pyfunc therefore wraps
 ``fvc.predict.Predictor``, the same code ``fvc predict`` runs, with the
-weights, their ``model.json`` and the workspace's ``fvc.yaml`` (the scaling
-settings the model was trained with) as artifacts. The input is a DataFrame
-with a ``path`` column.
+weights and their model card (``model.json``: clip, normalisation, scale
+recipe) as artifacts. The input is a DataFrame with a ``path`` column.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +16,10 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from ..errors import FvcError, InputError
-from ..workspace import Workspace, atomic_write_text
+from .requirements import pinned_requirements
 
 MODEL_KEY = "model"
-META_KEY = "model_meta"
-CONFIG_KEY = "fvc_config"
-CONFIG_FILE = "fvc_config.yaml"
+META_KEY = "model_card"
 PATH_COLUMN = "path"
 EXAMPLE_PATH = "video.mp4"
 # Distributions the deep prediction path imports (decode, letterbox, flow, the network).
@@ -35,12 +31,9 @@ class FvcDeepPyfunc(PythonModel):
     """An fvc deep model as pyfunc; one probability per row of ``path``."""
 
     def load_context(self, context) -> None:
-        from ..config import FvcConfig
         from ..predict import Predictor
 
-        cfg_path = context.artifacts.get(CONFIG_KEY)
-        cfg = FvcConfig.from_yaml(Path(cfg_path)) if cfg_path else FvcConfig()
-        self.predictor = Predictor(Path(context.artifacts[MODEL_KEY]), cfg)
+        self.predictor = Predictor(Path(context.artifacts[MODEL_KEY]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
@@ -55,8 +48,6 @@ class FvcDeepPyfunc(PythonModel):
 
 def deep_requirements() -> list[str]:
     """Pinned versions of the installed distributions the deep pyfunc needs."""
-    from .registry import pinned_requirements
-
     return pinned_requirements(list(DEEP_REQUIREMENTS))
 
 
@@ -71,23 +62,14 @@ def deep_input_example() -> pd.DataFrame:
     return pd.DataFrame({PATH_COLUMN: [EXAMPLE_PATH]})
 
 
-def deep_artifacts(ws: Workspace, model_path: Path, run_id: str) -> dict[str, str]:
-    """Weights, their metadata and the workspace config (written to the cache) as pyfunc artifacts."""
-    from ..config import load_config
+def deep_artifacts(model_path: Path) -> dict[str, str]:
+    """The weights and their model card as pyfunc artifacts."""
+    from ..models.saved import CARD_FILE, ModelCard
 
     model_path = Path(model_path)
     if not model_path.exists():
         raise InputError(model_path, "final model file not found; cannot log it to MLflow")
-    meta = model_path.with_name("model.json")
-    try:
-        kind = json.loads(meta.read_text()).get("kind") if meta.exists() else None
-    except json.JSONDecodeError as exc:
-        raise InputError(meta, f"model metadata is not valid JSON ({exc})") from exc
-    if meta.exists() and kind != "fvc-deep":
-        raise InputError(meta, f"not a deep model saved by fvc train (kind {kind!r})")
-    cfg_file = ws.cache_dir / "mlflow-configs" / run_id / CONFIG_FILE
-    atomic_write_text(cfg_file, load_config(ws).to_yaml())
-    arts = {MODEL_KEY: str(model_path), CONFIG_KEY: str(cfg_file)}
-    if meta.exists():
-        arts[META_KEY] = str(meta)
-    return arts
+    card = ModelCard.load(model_path.with_name(CARD_FILE))
+    if card.family != "deep":
+        raise InputError(model_path.with_name(CARD_FILE), f"not a deep model card (family {card.family!r})")
+    return {MODEL_KEY: str(model_path), META_KEY: str(model_path.with_name(CARD_FILE))}

@@ -1,27 +1,10 @@
-"""What a run was made from: data tables, code commit, package version.
-
-The trainer passes one combined data fingerprint; tracking also records one
-hash per table so that when two runs differ, the changed table is visible.
-Per-table hashes reuse ``fvc.training.run_config.data_fingerprint``.
-"""
+"""What a run was made from: code commit and package version (table hashes come with the run's events)."""
 
 from __future__ import annotations
 
 import subprocess
 from functools import lru_cache
 from pathlib import Path
-
-from ..workspace import Workspace
-
-# Tables a training run can read (features models: index/splits/features; deep: scaled).
-DATA_TABLES = ("index", "splits", "augmented", "features_stage2", "scaled", "features_stage4")
-
-
-def table_fingerprints(ws: Workspace, tables: tuple[str, ...] = DATA_TABLES) -> dict[str, str]:
-    """``{table: short hash}`` for each table that exists in the workspace."""
-    from ..training.run_config import data_fingerprint
-
-    return {name: data_fingerprint(ws, [name]) for name in tables if ws.has(name)}
 
 
 @lru_cache(maxsize=1)

@@ -72,7 +72,7 @@ class JsonlObserver(TrainObserver):
             self._fh = None
 
     # -- events -----------------------------------------------------------
-    def on_run_start(self, model_id, run_config, data_fingerprint):
+    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
         self._close()
         self.model_id = model_id
         config_hash = run_config.hash() if hasattr(run_config, "hash") else None
@@ -83,7 +83,7 @@ class JsonlObserver(TrainObserver):
         self._grid_index = {}
         config = run_config.model_dump(mode="json") if hasattr(run_config, "model_dump") else run_config
         self._write("run_start", {"config": config, "config_hash": config_hash,
-                                  "data_fingerprint": data_fingerprint})
+                                  "data_fingerprint": data_fingerprint, "tables": dict(tables or {})})
 
     def on_fold_start(self, fold):
         self._write("fold_start", fold=fold)

@@ -18,8 +18,9 @@ import pandas as pd
 
 from ..training.events import TrainObserver
 from ..workspace import Workspace
-from .fingerprint import git_commit, package_version, table_fingerprints
+from .fingerprint import git_commit, package_version
 from .mlflow_store import DEFAULT_EXPERIMENT, TrackingStore, open_store
+from .model_registry import log_final_model, warm_up
 
 PARAM_MAX = 6000  # MLflow's limit on a param value
 PLOTS_DIR = "plots"
@@ -55,7 +56,7 @@ def numeric_metrics(metrics: Mapping[str, Any], prefix: str = "", suffix: str = 
 def fold_checkpoint_dir(artifacts: Mapping[str, Any]) -> Path | None:
     """A deep fold's checkpoint folder: ``checkpoint_dir`` if given, else ``ckpt/`` beside its predictions.
 
-    ``deep_cv`` writes ``<root>/fold-k/oof.parquet`` and trains with
+    The experiment loop writes ``<root>/fold-k/oof.parquet`` and the deep adapter trains with
     ``checkpoint_dir=<root>/fold-k/ckpt``; the folder counts only if the
     trainer's manifest is there.
     """
@@ -101,7 +102,7 @@ class MlflowObserver(TrainObserver):
         self.model_id: str | None = None
         self.fold_runs: dict[int, str] = {}
         self.grid_counts: dict[int, int] = {}
-        self.logged_model = None  # registry.LoggedModel of the last run
+        self.logged_model = None  # model_registry.LoggedModel of the last run
         self._base_params: dict[str, str] = {}
         self._warm = None
         self._ckpt_root: Path | None = None
@@ -160,21 +161,21 @@ class MlflowObserver(TrainObserver):
             self._log(run_id, tags=ckpt)
 
     # -- events -----------------------------------------------------------
-    def on_run_start(self, model_id, run_config, data_fingerprint):
+    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
         if self.store is None:
             self.store = open_store(self.ws, self.tracking_uri, self.experiment)
         self.model_id = model_id
         self.fold_runs, self.grid_counts, self.logged_model, self._ckpt_root = {}, {}, None, None
         if self.register and self._warm is None:
-            from .registry import warm_up
-
             self._warm = warm_up()  # overlaps MLflow's one-time package scan with training
         config = run_config.model_dump(mode="json") if hasattr(run_config, "model_dump") else dict(run_config)
         config_hash = run_config.hash() if hasattr(run_config, "hash") else ""
         self._base_params = {"config_hash": config_hash, "data_fingerprint": data_fingerprint}
-        self.parent_id = self._create(model_id, None, {"fvc.kind": "model", "fvc.config_hash": config_hash})
-        tables = {f"data.{k}": v for k, v in table_fingerprints(self.ws).items()}
-        self._log(self.parent_id, params={**flatten_params(config), **self._base_params, **tables})
+        preset = getattr(run_config, "preset", None) or ""
+        self.parent_id = self._create(model_id, None, {"fvc.kind": "model", "fvc.config_hash": config_hash,
+                                                       "fvc.preset": preset})
+        table_params = {f"data.{k}": v for k, v in (tables or {}).items()}
+        self._log(self.parent_id, params={**flatten_params(config), **self._base_params, **table_params})
 
     def on_fold_start(self, fold):
         self._fold_run(fold)
@@ -222,8 +223,6 @@ class MlflowObserver(TrainObserver):
         if final_ckpt is not None and (final_ckpt / MANIFEST).exists() and -1 in self.fold_runs:
             self._log(self.fold_runs[-1], tags=checkpoint_tags(final_ckpt))
         if final_model_path is not None and self._loggable(final_model_path):
-            from .registry import log_final_model
-
             if self._warm is not None:
                 self._warm.join()  # a run shorter than the scan waits here, not inside log_model
             self.logged_model = log_final_model(self.store, self.parent_id, self.model_id, Path(final_model_path),

@@ -308,13 +308,14 @@ def clip_table(ws: Workspace, source: str = "scaled") -> pd.DataFrame:
         hint = {"scaled": "fvc scale", "augmented": "fvc augment", "index": "fvc index"}.get(source, "its stage")
         raise InputError(ws.table(source), f"table '{source}' not found; run '{hint}' first")
     df = ws.read(source)
-    if "fold" not in df.columns or "label" not in df.columns:
-        if not ws.has("splits"):
-            raise InputError(ws.table("splits"), "splits not found; run 'fvc splits' first")
+    # Folds and labels always come from splits (a stage table's copy may predate 'fvc splits').
+    if ws.has("splits"):
         sp = ws.read("splits")[["video_id", "fold", "label", "group_id", "cascade_id"]]
         base = "source_video_id" if "source_video_id" in df.columns else "video_id"
         df = df.drop(columns=[c for c in sp.columns if c != "video_id" and c in df.columns])
         df = df.merge(sp.rename(columns={"video_id": base}), on=base, how="left")
+    elif "fold" not in df.columns or "label" not in df.columns:
+        raise InputError(ws.table("splits"), "splits not found; run 'fvc splits' first")
     if "source_video_id" not in df.columns:
         df["source_video_id"] = df["video_id"]
     return df

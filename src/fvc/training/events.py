@@ -8,7 +8,7 @@ run without any observer behaves exactly the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,14 @@ class TrainObserver:
 
     Arguments:
       - ``run_config``: the run's ``RunConfig`` (``.hash()``, ``.model_dump()``).
-      - ``data_fingerprint``: short hash of the tables the run read.
+      - ``data_fingerprint``: short hash of the tables the run read; ``tables`` has one hash per table.
       - ``metrics``: flat ``{name: float}`` dicts (see ``fvc.training.metrics``).
       - ``artifacts``: ``{name: Path}`` of files written so far.
       - ``summary``: the ``metrics.json`` payload of the run.
     """
 
-    def on_run_start(self, model_id: str, run_config: Any, data_fingerprint: str) -> None:
+    def on_run_start(self, model_id: str, run_config: Any, data_fingerprint: str,
+                     tables: Mapping[str, str] | None = None) -> None:
         """A model's CV run begins (before fold 0)."""
 
     def on_fold_start(self, fold: int) -> None:
@@ -65,9 +66,9 @@ class CompositeObserver(TrainObserver):
         else:
             self.observers.append(observer)
 
-    def on_run_start(self, model_id, run_config, data_fingerprint):
+    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
         for o in self.observers:
-            o.on_run_start(model_id, run_config, data_fingerprint)
+            o.on_run_start(model_id, run_config, data_fingerprint, tables)
 
     def on_fold_start(self, fold):
         for o in self.observers:
@@ -103,9 +104,9 @@ class RecordingObserver(TrainObserver):
     def names(self) -> list[str]:
         return [name for name, _ in self.events]
 
-    def on_run_start(self, model_id, run_config, data_fingerprint):
+    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
         self.events.append(("run_start", {"model_id": model_id, "run_config": run_config,
-                                          "data_fingerprint": data_fingerprint}))
+                                          "data_fingerprint": data_fingerprint, "tables": dict(tables or {})}))
 
     def on_fold_start(self, fold):
         self.events.append(("fold_start", {"fold": fold}))
@@ -138,9 +139,10 @@ class ConsoleObserver(TrainObserver):
         self.console = console
         self.model_id = ""
 
-    def on_run_start(self, model_id, run_config, data_fingerprint):
+    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
         self.model_id = model_id
-        self.console.print(f"[bold]{model_id}[/]: config {run_config.hash()}, data {data_fingerprint}")
+        self.console.print(f"[bold]{model_id}[/] ({run_config.preset}): config {run_config.hash()}, "
+                           f"data {data_fingerprint}")
 
     def on_fold_end(self, fold, metrics, artifacts):
         auc = metrics.get("roc_auc")
@@ -158,30 +160,3 @@ class ConsoleObserver(TrainObserver):
 
 def _f(v: Any) -> str:
     return "nan" if v is None else f"{float(v):.3f}"
-
-
-# -- observer factories --------------------------------------------------------
-# Tracking back ends register a factory here when their package is imported;
-# ``fvc train`` calls ``build_observers`` so the CLI never names a back end.
-ObserverFactory = Callable[[Any, Mapping[str, Any]], list[TrainObserver]]
-_FACTORIES: list[ObserverFactory] = []
-
-
-def register_observer_factory(factory: ObserverFactory) -> ObserverFactory:
-    """``factory(ws, options) -> [observers]``; options come from the train CLI (e.g. tracking_uri)."""
-    if factory not in _FACTORIES:
-        _FACTORIES.append(factory)
-    return factory
-
-
-def build_observers(ws: Any, options: Mapping[str, Any] | None = None) -> list[TrainObserver]:
-    """Observers from every registered factory (imports ``fvc.tracking`` first when it exists)."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec("fvc.tracking") is not None:
-        importlib.import_module("fvc.tracking")
-    out: list[TrainObserver] = []
-    for factory in _FACTORIES:
-        out.extend(factory(ws, dict(options or {})))
-    return out

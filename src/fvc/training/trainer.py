@@ -14,7 +14,7 @@ import contextlib
 import math
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,54 +23,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..errors import InputError
 from .checkpoints import CheckpointManager
 from .dataset import collate_clips
 from .events import TrainObserver
+from .train_config import TrainConfig
 
 LABEL_KEYS = ("label", "row")
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 8
-    effective_batch_size: int | None = None  # gradient accumulation up to this many clips per step
-    lr_backbone: float = 5e-5  # used only when the backbone is pretrained; else lr_head
-    lr_head: float = 5e-4
-    weight_decay: float = 0.05
-    warmup_fraction: float = 0.1  # share of all optimizer steps spent warming up
-    min_lr_factor: float = 0.01
-    grad_clip: float | None = 1.0
-    amp: str = "auto"  # auto | bf16 | fp16 | off (autocast only ever runs on CUDA)
-    monitor: str = "val_loss"  # val_loss | val_auc
-    patience: int = 3
-    seed: int = 42
-    num_workers: int = 0
-    deterministic: bool = True
-    keep_last: int = 2
-    class_balance: bool = True  # pos_weight = n_neg / n_pos
-    max_batches_per_epoch: int | None = None
-    num_threads: int | None = None  # torch intra-op threads; 1 is fastest for tiny smoke tensors on busy CPUs
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise InputError("train config", f"unknown trainer options {sorted(unknown)}")
-        cfg = cls(**d)
-        if cfg.monitor not in ("val_loss", "val_auc"):
-            raise InputError("train config", f"monitor must be val_loss or val_auc, got '{cfg.monitor}'")
-        if cfg.amp not in ("auto", "bf16", "fp16", "off"):
-            raise InputError("train config", f"amp must be auto/bf16/fp16/off, got '{cfg.amp}'")
-        return cfg
-
-    @property
-    def accum_steps(self) -> int:
-        if not self.effective_batch_size:
-            return 1
-        return max(1, self.effective_batch_size // self.batch_size)
 
 
 @dataclass

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models import ResNet18_Weights, ResNet50_Weights
 
 from ...errors import InputError
 from .base import BinaryHead, DeepModel
 from .weights import resolve_weights
 
 DEPTHS = {"resnet18": ("basic", (2, 2, 2, 2)), "resnet50": ("bottleneck", (3, 4, 6, 3))}
-IMAGENET = {"resnet18": ResNet18_Weights.IMAGENET1K_V1, "resnet50": ResNet50_Weights.IMAGENET1K_V2}
 
 
 class Basic3d(nn.Module):
@@ -122,11 +120,11 @@ def inflate_state_dict(state2d: dict[str, torch.Tensor], target: nn.Module) -> t
 class I3D(DeepModel):
     head_prefixes = ("head",)
 
-    def __init__(self, depth: str = "resnet50", pretrained: bool | str = True, dropout: float = 0.5,
+    def __init__(self, depth: str = "resnet50", weights=None, dropout: float = 0.5,
                  temporal_pool: bool = True):
         super().__init__()
         self.backbone = ResNet3d(depth, temporal_pool=temporal_pool)
-        state2d = resolve_weights(pretrained, IMAGENET.get(depth))
+        state2d = resolve_weights(weights)
         if state2d is not None:
             state, missing = inflate_state_dict(state2d, self.backbone)
             if missing:

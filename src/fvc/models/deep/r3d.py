@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models.video import R2Plus1D_18_Weights, R3D_18_Weights, r2plus1d_18, r3d_18
+from torchvision.models.video import r2plus1d_18, r3d_18
 
 from ...errors import InputError
 from .base import BinaryHead, DeepModel
 from .weights import resolve_weights
 
-ARCHS = {
-    "r3d_18": (r3d_18, R3D_18_Weights.KINETICS400_V1),
-    "r2plus1d_18": (r2plus1d_18, R2Plus1D_18_Weights.KINETICS400_V1),
-}
+ARCHS = {"r3d_18": r3d_18, "r2plus1d_18": r2plus1d_18}
 
 
 class TorchvisionVideoResNet(DeepModel):
@@ -25,13 +22,12 @@ class TorchvisionVideoResNet(DeepModel):
 
     head_prefixes = ("head",)
 
-    def __init__(self, arch: str = "r3d_18", pretrained: bool | str = True, dropout: float = 0.5):
+    def __init__(self, arch: str = "r3d_18", weights=None, dropout: float = 0.5):
         super().__init__()
         if arch not in ARCHS:
             raise InputError("model", f"unknown video resnet '{arch}' (known: {', '.join(ARCHS)})")
-        builder, enum_member = ARCHS[arch]
-        net = builder(weights=None)
-        state = resolve_weights(pretrained, enum_member)
+        net = ARCHS[arch](weights=None)
+        state = resolve_weights(weights)
         if state is not None:
             net.load_state_dict(state)
         self.pretrained = state is not None
@@ -46,4 +42,4 @@ class TorchvisionVideoResNet(DeepModel):
 
 def published(arch: str) -> nn.Module:
     """The architecture as published (400 Kinetics classes), for parameter-count checks."""
-    return ARCHS[arch][0](weights=None, num_classes=400)
+    return ARCHS[arch](weights=None, num_classes=400)

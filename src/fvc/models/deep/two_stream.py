@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models.video import R3D_18_Weights, r3d_18
+from torchvision.models.video import r3d_18
 
 from .base import BinaryHead, DeepModel
 from .simple3d import Simple3DCNN
@@ -36,11 +36,11 @@ def _r3d_stream(state: dict | None, in_channels: int) -> nn.Module:
 class TwoStream(DeepModel):
     head_prefixes = ("rgb_head", "flow_head", "fusion")
 
-    def __init__(self, backbone: str = "r3d_18", pretrained: bool | str = True, dropout: float = 0.5,
+    def __init__(self, backbone: str = "r3d_18", weights=None, dropout: float = 0.5,
                  widths: tuple[int, ...] = (16, 32, 64)):
         super().__init__()
         if backbone == "r3d_18":
-            state = resolve_weights(pretrained, R3D_18_Weights.KINETICS400_V1)
+            state = resolve_weights(weights)
             self.pretrained = state is not None
             self.rgb = _r3d_stream(state, 3)
             self.flow = _r3d_stream(state, 2)

@@ -1,4 +1,4 @@
-"""Pretrained weights: torchvision ``WeightsEnum`` entries or local files.
+"""Pretrained weights: a catalog :class:`~fvc.models.catalog.Weights` entry or a local file.
 
 Weights are looked up in torch hub's cache (``$TORCH_HOME/hub/checkpoints``)
 first; a download is tried only when the file is absent and ``FVC_OFFLINE``
@@ -61,12 +61,11 @@ def _download(url: str, dest: Path) -> None:
         socket.setdefaulttimeout(old)
 
 
-def load_weights_enum(weights, *, what: str | None = None) -> dict[str, torch.Tensor]:
-    """The state dict of a torchvision ``WeightsEnum`` member, cached or downloaded.
+def load_weights(weights) -> dict[str, torch.Tensor]:
+    """The state dict of a catalog ``Weights`` entry, from torch hub's cache or downloaded.
 
     Raises MissingDependencyError naming the file and folder when offline.
     """
-    name = what or f"{type(weights).__name__}.{weights.name}"
     dest = hub_checkpoint_path(weights.url)
     if not dest.exists():
         reason = "FVC_OFFLINE is set"
@@ -77,17 +76,17 @@ def load_weights_enum(weights, *, what: str | None = None) -> dict[str, torch.Te
                 reason = f"download failed: {type(exc).__name__}"
         if not dest.exists():
             raise MissingDependencyError(
-                f"pretrained weights {name} not available ({reason}): download {weights.url} and put it at "
+                f"pretrained weights {weights.name} not available ({reason}): download {weights.url} and put it at "
                 f"{dest} (folder $TORCH_HOME/hub/checkpoints = {dest.parent}), or pass --no-pretrained "
                 "to train from scratch"
             )
     return load_local_weights(dest)
 
 
-def resolve_weights(spec, enum_member):
-    """``spec`` is True (use ``enum_member``), False/None (no weights) or a local file path."""
-    if spec in (None, False, "none", ""):
+def resolve_weights(weights) -> dict[str, torch.Tensor] | None:
+    """``weights`` is None (train from scratch), a catalog ``Weights`` entry, or a local file path."""
+    if weights in (None, False, "none", ""):
         return None
-    if spec is True or spec == "default":
-        return load_weights_enum(enum_member)
-    return load_local_weights(spec)
+    if isinstance(weights, (str, Path)):
+        return load_local_weights(weights)
+    return load_weights(weights)

@@ -5,11 +5,10 @@ results/<model_id>/
   metrics.json             per-fold metrics, mean, std, counts, config hash, run config
   oof_predictions.parquet  video_id, source_video_id, fold, label, prob (one row per scored row)
   run_config.yaml          the RunConfig that reproduces the run
-  model.joblib + model.json  final model refitted on all data, and its config hash
+  model.joblib | model.pt  final model refitted on all data
+  model.json               its model card (fvc.models.saved)
   feature_importance.csv   optional: feature, importance (feature models)
 ```
-Deep models write their final weights where they like and pass the path to
-``save_cv_result``; everything else is the same.
 """
 
 from __future__ import annotations
@@ -20,18 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 
 from ..errors import InputError
+from ..training.metrics import aggregate_by_video, binary_metrics, json_safe, summarize_folds
 from ..workspace import Workspace, atomic_path, atomic_write_text, write_table
-from .metrics import aggregate_by_video, binary_metrics, json_safe, summarize_folds
 
 METRICS_FILE = "metrics.json"
 OOF_FILE = "oof_predictions.parquet"
 RUN_CONFIG_FILE = "run_config.yaml"
-MODEL_FILE = "model.joblib"
-MODEL_META_FILE = "model.json"
 IMPORTANCE_FILE = "feature_importance.csv"
 OOF_COLUMNS = ["video_id", "source_video_id", "fold", "label", "prob"]
 
@@ -42,7 +38,7 @@ def result_dir(ws: Workspace, model_id: str) -> Path:
 
 @dataclass
 class CVResult:
-    """What a model's ``run_cv`` returns after writing its results."""
+    """What the experiment loop returns after writing a model's results."""
 
     model_id: str
     config_hash: str
@@ -106,6 +102,7 @@ def build_summary(
         "name": getattr(spec, "name", model_id),
         "family": getattr(spec, "family", None),
         "inputs": getattr(spec, "inputs", None),
+        "preset": getattr(run_config, "preset", None),
         "config_hash": config_hash,
         "run_config": run_config.model_dump(mode="json") if hasattr(run_config, "model_dump") else run_config,
         "level": "video" if video_level else "row",
@@ -146,34 +143,6 @@ def save_cv_result(
     if final_model_path is not None:
         arts["model"] = final_model_path
     return arts
-
-
-def save_model(ws: Workspace, model_id: str, obj: Any, config_hash: str, meta: dict[str, Any] | None = None) -> Path:
-    """Save a fitted sklearn-style model with joblib, plus model.json naming its config hash."""
-    d = result_dir(ws, model_id)
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / MODEL_FILE
-    with atomic_path(path) as tmp:
-        joblib.dump(obj, tmp, compress=3)
-    info = {"model_id": model_id, "config_hash": config_hash, "file": MODEL_FILE, **(meta or {})}
-    atomic_write_text(d / MODEL_META_FILE, json.dumps(json_safe(info), indent=2))
-    return path
-
-
-def load_model(path: str | Path, expect_hash: str | None = None) -> Any:
-    """Load a model saved by ``save_model``; refuses a model saved with another config hash."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "model file not found; run 'fvc train' first")
-    meta_path = path.with_name(MODEL_META_FILE)
-    if expect_hash is not None and meta_path.exists():
-        saved = json.loads(meta_path.read_text()).get("config_hash")
-        if saved != expect_hash:
-            raise InputError(path, f"model was trained with config {saved}, expected {expect_hash}")
-    try:
-        return joblib.load(path)
-    except Exception as exc:
-        raise InputError(path, f"cannot load model ({type(exc).__name__}: {exc})") from exc
 
 
 def read_metrics(ws: Workspace, model_id: str) -> dict[str, Any]:

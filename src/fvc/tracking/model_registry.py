@@ -10,7 +10,6 @@ requirements starts a subprocess and costs seconds). Promotion puts the
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata as md
 import json
 import logging
 import threading
@@ -24,8 +23,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FvcError, InputError
+from ..predict import resolve_model_path
 from ..workspace import Workspace
+from .deep_model import FvcDeepPyfunc, deep_artifacts, deep_input_example, deep_requirements, deep_signature
 from .mlflow_store import TrackingStore, quiet_mlflow_env
+from .requirements import pip_requirements
 
 quiet_mlflow_env()
 import mlflow  # noqa: E402  (environment first: no telemetry)
@@ -36,9 +38,6 @@ CHAMPION = "champion"
 MODEL_ARTIFACT = "model"
 TAG_CV_AUC = "cv_roc_auc"
 MODEL_SUFFIXES = (".pt", ".joblib")
-BASE_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "pyarrow", "joblib", "scipy")
-# Libraries a pickled estimator may reference, by top-level module -> distribution.
-OPTIONAL_REQUIREMENTS = {"xgboost": "xgboost", "lightgbm": "lightgbm", "catboost": "catboost", "torch": "torch"}
 
 
 def registered_name(model_id: str) -> str:
@@ -46,107 +45,22 @@ def registered_name(model_id: str) -> str:
 
 
 class FvcPyfunc(PythonModel):
-    """A fitted fvc feature model as pyfunc: feature columns in, fake probability out.
-
-    The DataFrame type hint tells MLflow validation is by the logged signature.
-    """
+    """A fitted fvc feature model as pyfunc: feature columns in, fake probability out."""
 
     def load_context(self, context) -> None:
-        import joblib
+        from ..models.saved import load_model
 
-        self.model = joblib.load(context.artifacts[MODEL_ARTIFACT])
-        self.columns = model_columns(self.model)
+        self.model, self.card = load_model(Path(context.artifacts[MODEL_ARTIFACT]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        if self.columns:
-            missing = [c for c in self.columns if c not in df.columns]
-            if missing:
-                raise FvcError(f"model input lacks feature columns {missing[:5]} ({len(missing)} missing)")
-            df = df[self.columns]
-        return fake_proba(self.model, df)
-
-
-def model_columns(model: Any) -> list[str]:
-    """Feature columns a final model expects (fvc's FeatureModel.columns or sklearn's names)."""
-    for attr in ("columns", "feature_names_in_"):
-        value = getattr(model, attr, None)
-        if value is not None and len(value):
-            return [str(c) for c in value]
-    return []
-
-
-def fake_proba(model: Any, X: pd.DataFrame) -> np.ndarray:
-    """P(fake) as a 1-D float array, whether predict_proba gives one column (FeatureModel) or two (sklearn)."""
-    p = np.asarray(model.predict_proba(X), dtype="float64")
-    return p[:, 1] if p.ndim == 2 else p
+        missing = [c for c in self.model.columns if c not in df.columns]
+        if missing:
+            raise FvcError(f"model input lacks feature columns {missing[:5]} ({len(missing)} missing)")
+        return self.model.predict_proba(df[self.model.columns])[:, 1]
 
 
 # -- logging ---------------------------------------------------------------
-def _estimators(obj: Any, seen: set[int] | None = None):
-    """The object and every estimator nested in it through sklearn's get_params."""
-    seen = seen if seen is not None else set()
-    if id(obj) in seen:
-        return
-    seen.add(id(obj))
-    yield obj
-    if hasattr(obj, "pipeline"):  # fvc FeatureModel bundle
-        yield from _estimators(obj.pipeline, seen)
-    if hasattr(obj, "get_params"):
-        try:
-            params = obj.get_params(deep=True)
-        except Exception:  # third-party estimators with broken get_params
-            return
-        for value in params.values():
-            if hasattr(value, "fit") or hasattr(value, "get_params"):
-                yield from _estimators(value, seen)
-
-
-def pip_requirements(model: Any = None) -> list[str]:
-    """Pinned requirements of the running environment for the libraries the model uses."""
-    names = list(BASE_REQUIREMENTS)
-    if model is not None:
-        roots = {type(o).__module__.split(".")[0] for o in _estimators(model)}
-        names += [dist for mod, dist in OPTIONAL_REQUIREMENTS.items() if mod in roots]
-    return pinned_requirements(names)
-
-
-def pinned_requirements(names: list[str]) -> list[str]:
-    """``name==version`` for each installed distribution of ``names``, plus fvc-detect itself.
-
-    Explicit pins keep ``log_model`` fast (no requirement inference) and the
-    served model on the versions it was trained with.
-    """
-    reqs = []
-    for name in [*names, "fvc-detect"]:
-        try:
-            reqs.append(f"{name}=={md.version(name)}")
-        except md.PackageNotFoundError:
-            continue
-    return reqs
-
-
-def input_example(ws: Workspace, model: Any, n: int = 3) -> pd.DataFrame | None:
-    """A few real training rows with the columns the model was fitted on.
-
-    fvc feature models are fed by ``load_feature_data`` (stage-4 columns get an
-    ``s4_`` prefix), so the example comes from that same function.
-    """
-    columns = model_columns(model)
-    if not columns:
-        return None
-    stages = list(getattr(model, "stages", None) or [2])
-    try:
-        from ..training.cv import load_feature_data
-
-        X = load_feature_data(ws, stages).X
-    except (ImportError, InputError):
-        return None
-    if not set(columns) <= set(X.columns):
-        return None
-    return X[columns].head(n).reset_index(drop=True).astype("float64")
-
-
 def _scan_installed_distributions() -> None:
     """MLflow checks pip requirements against a map of every installed distribution's files.
 
@@ -202,10 +116,7 @@ def log_final_model(
     """
     model_path = Path(model_path)
     if model_path.suffix == ".pt":
-        from .deep_model import (FvcDeepPyfunc, deep_artifacts, deep_input_example, deep_requirements,
-                                 deep_signature)
-
-        kwargs = dict(python_model=FvcDeepPyfunc(), artifacts=deep_artifacts(store.ws, model_path, run_id),
+        kwargs = dict(python_model=FvcDeepPyfunc(), artifacts=deep_artifacts(model_path),
                       pip_requirements=deep_requirements(), signature=deep_signature(),
                       input_example=deep_input_example())
     else:
@@ -218,69 +129,107 @@ def log_final_model(
     seconds = time.perf_counter() - t0
     version = str(info.registered_model_version) if register and info.registered_model_version else ""
     if version:
-        summary = summary or {}
-        auc = (summary.get("mean") or {}).get("roc_auc")
-        tags = {"model_id": model_id, "config_hash": summary.get("config_hash"), "run_id": run_id,
-                "family": summary.get("family"),
-                TAG_CV_AUC: None if auc is None or not np.isfinite(auc) else f"{float(auc):.6f}"}
-        for key, value in tags.items():
-            if value is not None:
-                store.client.set_model_version_tag(name, version, key, str(value))
+        for key, value in version_tags(model_id, run_id, summary or {}).items():
+            store.client.set_model_version_tag(name, version, key, value)
     return LoggedModel(name=name, version=version, model_uri=info.model_uri, seconds=seconds)
 
 
-def _feature_model_kwargs(ws: Workspace, model_path: Path) -> dict[str, Any]:
-    """pyfunc arguments for a feature model's joblib: artifact, requirements, signature from real rows."""
-    import joblib
+def version_tags(model_id: str, run_id: str, summary: dict[str, Any]) -> dict[str, str]:
+    """What promotion compares: CV ROC-AUC with its spread and fold count, log loss, preset."""
+    mean, std = summary.get("mean") or {}, summary.get("std") or {}
 
-    if not model_path.exists():
-        raise InputError(model_path, "final model file not found; cannot log it to MLflow")
-    try:
-        model = joblib.load(model_path)
-    except Exception as exc:
-        raise InputError(model_path, f"cannot load final model ({type(exc).__name__}: {exc})") from exc
-    if not hasattr(model, "predict_proba"):
-        raise InputError(model_path, f"final model ({type(model).__name__}) has no predict_proba")
-    example = input_example(ws, model)
+    def num(v: Any) -> str | None:
+        return None if v is None or not np.isfinite(v) else f"{float(v):.6f}"
+
+    tags = {"model_id": model_id, "config_hash": summary.get("config_hash"), "run_id": run_id,
+            "family": summary.get("family"), "preset": summary.get("preset"),
+            TAG_CV_AUC: num(mean.get("roc_auc")), "cv_roc_auc_std": num(std.get("roc_auc")),
+            "cv_log_loss": num(mean.get("log_loss")), "n_folds": str(len(summary.get("folds") or []))}
+    return {k: str(v) for k, v in tags.items() if v is not None}
+
+
+def _feature_model_kwargs(ws: Workspace, model_path: Path) -> dict[str, Any]:
+    """pyfunc arguments for a feature model: model and card, requirements, signature from training rows."""
+    from mlflow.models import infer_signature
+
+    from ..models.saved import CARD_FILE, load_model
+
+    model, _ = load_model(model_path)
+    example = model.input_example
     signature = None
     if example is not None:
-        from mlflow.models import infer_signature
-
-        signature = infer_signature(example, fake_proba(model, example))
-    return dict(python_model=FvcPyfunc(), artifacts={MODEL_ARTIFACT: str(model_path)},
+        signature = infer_signature(example, model.predict_proba(example)[:, 1])
+    return dict(python_model=FvcPyfunc(), artifacts={MODEL_ARTIFACT: str(model_path),
+                                                     "model_card": str(model_path.with_name(CARD_FILE))},
                 pip_requirements=pip_requirements(model), signature=signature, input_example=example)
 
 
 # -- promotion -------------------------------------------------------------
+CANDIDATE_COLUMNS = ["name", "version", "preset", "cv_roc_auc", "cv_roc_auc_std", "n_folds", "cv_log_loss",
+                     "config_hash", "run_id", "aliases"]
+
+
 def candidates(store: TrackingStore, model_id: str | None = None) -> pd.DataFrame:
-    """Every registered fvc model version with its CV ROC-AUC and aliases."""
+    """Every registered fvc model version with its CV scores, preset and aliases."""
     flt = f"name = '{registered_name(model_id)}'" if model_id else f"name LIKE '{PREFIX}%'"
     rows = []
     aliases: dict[tuple[str, str], list[str]] = {}
     for rm in store.client.search_registered_models(flt):
         for alias, version in (rm.aliases or {}).items():  # version objects from a search carry no aliases
             aliases.setdefault((rm.name, str(version)), []).append(alias)
+
+    def num(tags: dict, key: str) -> float:
+        return float(tags[key]) if tags.get(key) else np.nan
+
     for mv in store.client.search_model_versions(flt):
-        auc = mv.tags.get(TAG_CV_AUC)
-        rows.append({"name": mv.name, "version": int(mv.version), "cv_roc_auc": float(auc) if auc else np.nan,
-                     "config_hash": mv.tags.get("config_hash"), "run_id": mv.run_id,
+        t = mv.tags
+        rows.append({"name": mv.name, "version": int(mv.version), "preset": t.get("preset") or "unknown",
+                     "cv_roc_auc": num(t, TAG_CV_AUC), "cv_roc_auc_std": num(t, "cv_roc_auc_std"),
+                     "n_folds": int(t["n_folds"]) if t.get("n_folds") else 0, "cv_log_loss": num(t, "cv_log_loss"),
+                     "config_hash": t.get("config_hash"), "run_id": mv.run_id,
                      "aliases": ",".join(sorted(aliases.get((mv.name, str(mv.version)), [])))})
-    df = pd.DataFrame(rows, columns=["name", "version", "cv_roc_auc", "config_hash", "run_id", "aliases"])
+    df = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS)
     return df.sort_values(["cv_roc_auc", "version"], ascending=[False, False], na_position="last",
                           ignore_index=True)
 
 
-def promote(store: TrackingStore, model_id: str | None = None, alias: str = CHAMPION) -> dict[str, Any]:
-    """Set ``alias`` on the best version by CV ROC-AUC; remove it from the other fvc models.
+def choose_champion(cands: pd.DataFrame, allow_smoke: bool = False) -> tuple[pd.Series, str]:
+    """The version to promote and why.
+
+    Smoke-preset versions never compete unless ``allow_smoke``. Versions whose
+    mean CV ROC-AUC is within one standard error (std / sqrt(folds)) of the
+    best are tied; the tie goes to the lowest log loss.
+    """
+    scored = cands.dropna(subset=["cv_roc_auc"])
+    if not allow_smoke:
+        scored = scored[scored["preset"] != "smoke"]
+    if scored.empty:
+        smoke = "" if allow_smoke else " (smoke-preset versions are left out; --allow-smoke lets them in)"
+        raise FvcError(f"no registered fvc model version with a CV ROC-AUC to promote{smoke}; run `fvc train` first")
+    lead = scored.iloc[0]
+    se = lead["cv_roc_auc_std"] / np.sqrt(lead["n_folds"]) if lead["n_folds"] > 1 else 0.0
+    se = 0.0 if not np.isfinite(se) else float(se)
+    tied = scored[lead["cv_roc_auc"] - scored["cv_roc_auc"] < se] if se > 0 else scored.iloc[:1]
+    if len(tied) == 1:
+        return lead, (f"highest mean CV ROC-AUC {lead['cv_roc_auc']:.4f}; next best is more than one standard "
+                      f"error ({se:.4f}) lower" if len(scored) > 1 else "the only candidate")
+    by_loss = tied.assign(_loss=tied["cv_log_loss"].fillna(np.inf)).sort_values(["_loss", "version"],
+                                                                                ascending=[True, False])
+    best = by_loss.iloc[0]
+    others = ", ".join(f"{r['name']} v{r['version']}" for _, r in tied.iterrows() if r.name != best.name)
+    return cands.loc[best.name], (f"tied within one standard error ({se:.4f}) of the best ROC-AUC "
+                                  f"{lead['cv_roc_auc']:.4f} with {others}; lowest log loss "
+                                  f"{best['cv_log_loss']:.4f}")
+
+
+def promote(store: TrackingStore, model_id: str | None = None, alias: str = CHAMPION,
+            allow_smoke: bool = False) -> dict[str, Any]:
+    """Set ``alias`` on the version :func:`choose_champion` picks; remove it from the other fvc models.
 
     With ``model_id`` only that model's versions compete (and other models keep their alias).
     """
     cands = candidates(store, model_id)
-    scored = cands.dropna(subset=["cv_roc_auc"])
-    if scored.empty:
-        what = f"model '{registered_name(model_id)}'" if model_id else "fvc model"
-        raise FvcError(f"no registered {what} version with a CV ROC-AUC; run `fvc train` first")
-    best = scored.iloc[0]
+    best, reason = choose_champion(cands, allow_smoke)
     store.client.set_registered_model_alias(best["name"], alias, str(best["version"]))
     if model_id is None:
         for name in set(cands["name"]) - {best["name"]}:
@@ -289,7 +238,8 @@ def promote(store: TrackingStore, model_id: str | None = None, alias: str = CHAM
             except mlflow.exceptions.MlflowException:
                 pass  # that model never had the alias
     return {"name": best["name"], "version": int(best["version"]), "cv_roc_auc": float(best["cv_roc_auc"]),
-            "alias": alias, "uri": f"models:/{best['name']}@{alias}", "candidates": candidates(store, model_id)}
+            "preset": best["preset"], "reason": reason, "alias": alias, "uri": f"models:/{best['name']}@{alias}",
+            "candidates": candidates(store, model_id)}
 
 
 # -- resolution ------------------------------------------------------------
@@ -335,7 +285,7 @@ def resolve_model_uri(store: TrackingStore, uri: str) -> ResolvedModel:
         raise InputError(uri, "downloaded artifacts hold no MLmodel file")
     local = found[0].parent
     files = sorted((local / "artifacts").glob("*")) if (local / "artifacts").exists() else []
-    # model.pt / model.joblib before model.json and fvc_config.yaml: predict loads the weights file.
+    # model.pt / model.joblib before model.json: predict loads the weights file and finds its card beside it.
     files.sort(key=lambda f: (f.suffix not in MODEL_SUFFIXES, f.name))
     if not files or files[0].suffix not in MODEL_SUFFIXES:
         raise InputError(uri, "the logged model has no model.pt or model.joblib under artifacts/")
@@ -347,15 +297,11 @@ def resolve_model_uri(store: TrackingStore, uri: str) -> ResolvedModel:
                          model_path=files[0])
 
 
-def resolve_model_path(ws: Workspace, model: str, tracking_uri: str | None = None) -> Path | None:
-    """Hook for ``fvc predict --model``: a ``models:/``/``runs:/`` URI -> the local model file; else None.
-
-    The file is the same ``model.joblib`` or ``model.pt`` ``fvc train`` saved,
-    downloaded into ``<workspace>/cache/mlflow-models``, so prediction code
-    loads it as usual.
-    """
-    if not is_model_uri(model):
-        return None
+def resolve_model_ref(ws: Workspace, ref: str, tracking_uri: str | None = None) -> Path:
+    """The local model file for ``--model``: a registry URI (downloaded into the workspace cache), else a
+    model id, run folder or model file as :func:`fvc.predict.resolve_model_path` reads them."""
+    if not is_model_uri(ref):
+        return resolve_model_path(ref, ws)
     from .mlflow_store import open_store
 
-    return resolve_model_uri(open_store(ws, tracking_uri), model).model_path
+    return resolve_model_uri(open_store(ws, tracking_uri), ref).model_path

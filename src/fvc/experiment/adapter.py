@@ -1,0 +1,61 @@
+"""What a model family hands the experiment loop: its rows, and fit/predict/refit on positions of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from ..models.saved import ModelCard
+from ..training.events import TrainObserver
+
+META_COLUMNS = ["video_id", "source_video_id", "fold", "label", "group_id"]
+
+
+@dataclass
+class ExperimentData:
+    """The rows a model trains on: ``meta`` (one row per training row, positional) and failures."""
+
+    meta: pd.DataFrame  # video_id, source_video_id, fold, label, group_id
+    failed_ids: list[str] = field(default_factory=list)
+
+    @property
+    def folds(self) -> np.ndarray:
+        return self.meta["fold"].to_numpy(dtype=int)
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.meta["label"].to_numpy(dtype=int)
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self.meta["group_id"].astype(str).to_numpy()
+
+
+class FamilyAdapter(Protocol):
+    """What a model family supplies to the loop. Positions index ``ExperimentData.meta``."""
+
+    tables: list[str]
+
+    def load(self) -> ExperimentData: ...
+
+    def key(self) -> Any:
+        """Anything besides the run config and table bytes that decides results (e.g. the clip cache)."""
+
+    def fit_fold(self, fold: int, train: np.ndarray, fold_dir: Path, observer: TrainObserver) -> tuple[Any, dict]:
+        """Fit on the training positions; returns the fitted model and a JSON record of the fit."""
+
+    def predict_fold(self, fitted: Any, test: np.ndarray, record: dict) -> pd.DataFrame:
+        """Rows ``video_id, source_video_id, label, prob`` for the test positions (may add to ``record``)."""
+
+    def refit_final(self, records: list[dict], final_dir: Path, observer: TrainObserver) -> tuple[Any, dict]:
+        """Fit on every row; returns the model and a JSON-able dict for ``metrics.json``."""
+
+    def save_final(self, model: Any, folder: Path, card: ModelCard) -> Path: ...
+
+    def summary_extra(self, records: list[dict]) -> dict: ...
+
+    def importance(self, records: list[dict], final: Any) -> pd.DataFrame | None: ...

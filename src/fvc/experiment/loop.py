@@ -1,0 +1,139 @@
+"""The one grouped cross-validation loop, for every model family.
+
+Outer folds come from ``splits`` (a row's fold is its source video's fold,
+joined at training time, so augmented copies and clips of one video never
+straddle train and test). A family adapter (:mod:`.feature_adapter`,
+:mod:`.deep_adapter`) knows how to load rows, fit on a fold's training rows,
+predict its test rows and refit on everything; this loop owns the rest, once:
+the observer lifecycle, fold validation, fold-level resume (a finished fold
+is never recomputed), ``--force``, ``metrics.json`` and the final model with
+its card.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import FvcConfig, stable_hash
+from ..errors import InputError
+from ..models import ModelEntry, get_model
+from ..models.saved import ModelCard
+from ..training.events import CompositeObserver, TrainObserver
+from ..training.metrics import json_safe
+from ..workspace import Workspace, atomic_path, atomic_write_text
+from .adapter import ExperimentData, FamilyAdapter
+from .deep_adapter import DeepAdapter
+from .feature_adapter import FeatureAdapter
+from .result_files import CVResult, build_summary, result_dir, save_cv_result, score_oof, write_importance
+from .run_config import RunConfig
+
+FOLD_PREDICTIONS = "oof.parquet"
+FOLD_RECORD = "fold.json"
+
+def make_adapter(entry: ModelEntry, ws: Workspace, rc: RunConfig) -> FamilyAdapter:
+    return (FeatureAdapter if entry.family == "features" else DeepAdapter)(entry, ws, rc)
+
+
+def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list[TrainObserver] | None = None,
+                   force: bool = False) -> CVResult:
+    """Grouped CV of one model, then the final refit; results under ``results/<id>/``."""
+    entry = get_model(rc.model)
+    entry.preset(rc.preset, rc.params)  # unknown preset or parameter: fail before reading any table
+    obs = CompositeObserver(observers or [])
+    adapter = make_adapter(entry, ws, rc)
+    data = adapter.load()
+    tables = ws.fingerprints(adapter.tables)
+    fingerprint = stable_hash(tables)
+    folds = _check_folds(ws, data, rc)
+    run_key = stable_hash({"config": rc.hash(), "data": tables, "adapter": adapter.key()})
+    run_dir = ws.artifacts_dir / "cv" / entry.id / run_key
+    if force and run_dir.exists():
+        shutil.rmtree(run_dir)
+    obs.on_run_start(entry.id, rc, fingerprint, tables)
+    try:
+        oof_parts, records = [], []
+        for k in folds:
+            obs.on_fold_start(k)
+            pred, record, done = _run_fold(adapter, data, k, run_dir / f"fold-{k}", obs)
+            pred = pred.assign(fold=int(k))
+            m = score_oof(pred, video_level=rc.video_level, threshold=rc.threshold)[0][0]
+            fold_metrics = {key: v for key, v in m.items() if key != "fold"}
+            fold_metrics.update({key: v for key, v in record.get("metrics", {}).items()})
+            obs.on_fold_end(k, fold_metrics, {"fold_predictions": done})
+            oof_parts.append(pred)
+            records.append(record)
+        oof = pd.concat(oof_parts, ignore_index=True)
+        summary = build_summary(entry.id, oof, config_hash=rc.hash(), run_config=rc, spec=entry,
+                                video_level=rc.video_level, threshold=rc.threshold,
+                                n_failed_videos=len(data.failed_ids), failed_video_ids=data.failed_ids,
+                                extra=adapter.summary_extra(records))
+        summary["data_fingerprint"] = fingerprint
+        final_path, final = None, None
+        rdir = result_dir(ws, entry.id)
+        if rc.refit_final:
+            final, extra = adapter.refit_final(records, run_dir / "final", obs)
+            summary["extra"].update(extra)
+            card = ModelCard(model_id=entry.id, name=entry.name, family=entry.family, preset=rc.preset,
+                             data={}, features=cfg.features.model_dump(mode="json"),
+                             scale=cfg.scale.model_dump(mode="json"), config_hash=rc.hash(),
+                             data_fingerprint=fingerprint,
+                             cv={"roc_auc": summary["mean"].get("roc_auc"), "roc_auc_std": summary["std"].get("roc_auc"),
+                                 "log_loss": summary["mean"].get("log_loss"), "n_folds": len(folds)})
+            final_path = adapter.save_final(final, rdir, card)
+        arts = save_cv_result(ws, summary, oof[["video_id", "source_video_id", "fold", "label", "prob"]], rc,
+                              final_path)
+        imp = adapter.importance(records, final)
+        if imp is not None:
+            arts["feature_importance"] = write_importance(ws, entry.id, imp)
+        result = CVResult(model_id=entry.id, config_hash=rc.hash(), fold_metrics=summary["folds"],
+                          mean=summary["mean"], std=summary["std"], oof=oof, n_failed_videos=len(data.failed_ids),
+                          final_model_path=final_path, result_dir=rdir, summary=summary, artifacts=arts)
+        obs.on_run_end(summary, final_path, arts)
+        return result
+    except BaseException as exc:
+        obs.on_run_error(entry.id, exc)
+        raise
+
+
+def _run_fold(adapter: FamilyAdapter, data: ExperimentData, k: int, fold_dir: Path,
+              obs: TrainObserver) -> tuple[pd.DataFrame, dict, Path]:
+    """One outer fold, or its saved predictions when it finished before with the same run key."""
+    done, record_path = fold_dir / FOLD_PREDICTIONS, fold_dir / FOLD_RECORD
+    if done.exists() and record_path.exists():
+        return pd.read_parquet(done), json.loads(record_path.read_text(encoding="utf-8")), done
+    train = np.flatnonzero(data.folds != k)
+    test = np.flatnonzero(data.folds == k)
+    fitted, record = adapter.fit_fold(k, train, fold_dir, obs)
+    pred = adapter.predict_fold(fitted, test, record)
+    with atomic_path(done) as tmp:
+        pred.to_parquet(tmp, index=False)
+    atomic_write_text(record_path, json.dumps(json_safe(record), indent=1))  # written last: marks the fold done
+    return pred, record, done
+
+
+def _check_folds(ws: Workspace, data: ExperimentData, rc: RunConfig) -> list[int]:
+    """The outer folds to run: all in splits, or those asked for; each must hold both classes to train on."""
+    have = sorted(set(data.folds.tolist()))
+    folds = list(rc.folds) if rc.folds is not None else have
+    unknown = sorted(set(folds) - set(have))
+    if unknown:
+        raise InputError("--fold", f"fold(s) {unknown} not in splits (have {have})")
+    if len(have) < 2:
+        raise InputError(ws.table("splits"), f"needs at least 2 folds with labelled rows, has {len(have)}")
+    for k in folds:
+        train_labels = set(data.y[data.folds != k].tolist())
+        if len(train_labels) < 2:
+            raise InputError(ws.table("splits"), f"the training part of fold {k} holds one class only")
+    return folds
+
+
+def fold_summary(records: list[Mapping[str, Any]], key: str) -> list[Any]:
+    """One value per fold record (``None`` where a fold has none)."""
+    return [r.get(key) for r in records]
