@@ -1,9 +1,11 @@
-"""Deep cross-validation: `fvc train --model <deep id> --preset smoke` end to end, results layout, resume."""
+"""Deep models in the experiment loop: `fvc train --model <deep id> --preset smoke` end to end, results
+layout and model card, resume, no test-fold leakage, weights read once."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from _deep_fixtures import make_scaled_workspace
@@ -11,11 +13,17 @@ from typer.testing import CliRunner
 
 from fvc.cli import app
 from fvc.config import FvcConfig
-from fvc.models.deep.catalog import get_def
-from fvc.training.deep_cv import inner_split, load_deep_model, select_copies
+from fvc.experiment import RunConfig, default_run_config, run_experiment
+from fvc.experiment import deep_adapter
+from fvc.experiment.deep_adapter import inner_split, select_copies
+from fvc.experiment.result_files import read_metrics, read_oof
+from fvc.models import get_model
+from fvc.models.saved import load_model
 from fvc.training.events import RecordingObserver
-from fvc.training.results import read_metrics, read_oof
-from fvc.training.run_config import RunConfig, run_training
+
+
+def run_training(ws, cfg, rcs, observers=None):
+    return [run_experiment(ws, cfg, rc, observers) for rc in rcs]
 
 FAST = ["5c", "5e", "5u"]  # plain 3D CNN, variable aspect (masking), two-stream (flow cache)
 REST = ["5d", "5o", "5p", "5q", "5r", "5s", "5t"]
@@ -37,12 +45,12 @@ def _check_results(ws, model_id):
     m = read_metrics(ws, model_id)
     assert m["family"] == "deep" and m["level"] == "video" and len(m["folds"]) == 5
     assert m["n_videos"] == 10 and m["n_failed_videos"] == 1 and m["failed_video_ids"] == ["bad"]
-    assert 0.0 <= m["mean"]["roc_auc"] <= 1.0 and m["extra"]["preset"] == "smoke"
+    assert 0.0 <= m["mean"]["roc_auc"] <= 1.0 and m["preset"] == "smoke"
     oof = read_oof(ws, model_id)
     assert len(oof) == 10 and set(oof["fold"]) == set(range(5)) and oof["prob"].between(0, 1).all()
-    model, spec, payload = load_deep_model(ws.results_dir / model_id / "model.pt")
-    assert payload["config_hash"] == m["config_hash"]
-    assert spec.frames == get_def(model_id).preset("smoke")["clip"]["frames"]
+    model, card = load_model(ws.results_dir / model_id / "model.pt")
+    assert card.config_hash == m["config_hash"] and card.preset == "smoke" and card.model_id == model_id
+    assert card.data_config.clip.frames == get_model(model_id).preset("smoke")["clip"]["frames"]
     assert json.loads((ws.results_dir / model_id / "model.json").read_text())["model_id"] == model_id
 
 
@@ -79,11 +87,62 @@ def test_events_and_resume_skips_finished_folds(ws):
 
 
 def test_inner_split_is_grouped():
-    index = pd.DataFrame({"row": range(40), "group_id": [f"g{i // 4}" for i in range(40)],
-                          "source_video_id": [f"v{i}" for i in range(40)]})
-    fit, val = inner_split(index, index["row"].to_numpy(), seed=0)
-    g = index.set_index("row")["group_id"]
-    assert len(val) and not set(g.loc[fit]) & set(g.loc[val])
+    groups = np.array([f"g{i // 4}" for i in range(40)])
+    fit, val = inner_split(groups, np.arange(40), seed=0)
+    assert len(val) and not set(groups[fit]) & set(groups[val])
+
+
+def test_no_fold_model_trains_on_its_test_fold(ws, monkeypatch):
+    """A spy on the trainer records the videos of every training set: a test fold's videos never appear."""
+    seen = []
+    orig = deep_adapter.Trainer.fit
+
+    def spy(self, model, train_ds, val_ds=None, **kw):
+        idx = train_ds.cache.index.set_index("row")
+        seen.append((kw.get("fold"), set(idx.loc[train_ds.rows, "video_id"])))
+        return orig(self, model, train_ds, val_ds, **kw)
+
+    monkeypatch.setattr(deep_adapter.Trainer, "fit", spy)
+    rc = RunConfig(model="5c", preset="smoke", seed=11)
+    res = run_training(ws, FvcConfig(), [rc], observers=[])[0]
+    test_videos = {k: set(res.oof.loc[res.oof["fold"] == k, "video_id"]) for k in range(5)}
+    folds = [(k, ids) for k, ids in seen if k != -1]
+    assert sorted(k for k, _ in folds) == list(range(5))
+    for k, ids in folds:
+        assert ids and not ids & test_videos[k], f"fold {k} trained on its own test videos"
+        assert ids == set().union(*(test_videos[j] for j in range(5) if j != k))
+    final = [ids for k, ids in seen if k == -1]
+    assert final == [set(res.oof["video_id"])]  # only the final refit sees every video
+
+
+def test_pretrained_weights_are_read_once_per_run(ws, monkeypatch, tmp_path):
+    """5d at a smoke clip size with its Kinetics weights from a local hub file: 5 folds + refit, one read."""
+    import torch
+    import torchvision
+
+    from fvc.models.deep import weights as weights_mod
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("FVC_OFFLINE", "1")
+    torch.manual_seed(3)
+    ref = torchvision.models.video.r3d_18()
+    dest = weights_mod.hub_checkpoint_path(get_model("5d").weights.url)
+    dest.parent.mkdir(parents=True)
+    torch.save(ref.state_dict(), dest)
+    reads = []
+    orig = weights_mod.load_local_weights
+    monkeypatch.setattr(weights_mod, "load_local_weights", lambda p: reads.append(p) or orig(p))
+    models = []
+    orig_new = deep_adapter.DeepAdapter.new_model
+    monkeypatch.setattr(deep_adapter.DeepAdapter, "new_model",
+                        lambda self, seed: models.append(orig_new(self, seed)) or models[-1])
+    rc = RunConfig(model="5d", preset="smoke", params={"weights": "DEFAULT"}, seed=5)
+    run_training(ws, FvcConfig(), [rc], observers=[])
+    assert len(reads) == 1 and len(models) == 6
+    for m in models:  # every fold started from the pretrained backbone, heads differ by fold seed
+        assert m.pretrained
+    first = [m for m in models]
+    assert not torch.equal(first[0].head.proj.weight, first[1].head.proj.weight)
 
 
 def test_select_copies_keeps_original_first():
@@ -107,7 +166,8 @@ def test_no_pretrained_is_explicit(ws, monkeypatch, tmp_path):
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setenv("FVC_OFFLINE", "1")
-    rc = RunConfig(model="5d", preset="full", folds=[0])
+    rc = default_run_config("5d", folds=[0])
+    assert rc.preset == "full"  # the catalog's default, not smoke
     with pytest.raises(MissingDependencyError, match="r3d_18-b3b3357e.pth"):
         run_training(ws, FvcConfig(), [rc])
 
@@ -121,5 +181,5 @@ def test_cli_no_pretrained_flag_reaches_the_run_config(tmp_path):
                                    "--no-pretrained", "--save-config", str(out), "--no-tracking"])
     assert res.exit_code != 0 and "fvc scale" in str(res.exception)
     saved = yaml.safe_load(out.read_text())
-    assert saved["params"] == {"pretrained": False} and saved["preset"] == "full"
-    assert get_def("5d").preset(saved["preset"], saved["params"])["model"]["pretrained"] is False
+    assert saved["params"] == {"weights": None} and saved["preset"] == "full"
+    assert get_model("5d").preset(saved["preset"], saved["params"])["model"]["weights"] is None

@@ -1,4 +1,6 @@
-"""Deep model zoo: registry, published parameter counts, forward/backward, overfit, weight inflation and loading."""
+"""Deep models of the catalog: presets, published sizes, forward/backward and overfit for every entry
+(parametrised over ``list_models("deep")``, so a new model is tested without new test code),
+weight inflation and loading."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ from torch import nn
 from fvc.errors import InputError, MissingDependencyError
 from fvc.models.deep import weights as weights_mod
 from fvc.models.deep.base import count_params
-from fvc.models.deep.catalog import DEFS, get_def
+from fvc.models import create_model, get_model, list_models
 from fvc.models.deep.i3d import I3D, ResNet3d, inflate_state_dict
-from fvc.models.deep.r3d import TorchvisionVideoResNet, published
+from fvc.models.deep.r3d import published
 from fvc.models.deep.slowfast import SlowFast
 from fvc.models.deep.x3d import X3D
-from fvc.models.registry import get_model_spec, list_models
+from fvc.models.video_zoo import R2PLUS1D_18_K400, R3D_18_K400, RESNET50_IN1K
+
+DEEP = [e.id for e in list_models("deep")]
 from fvc.training.trainer import seed_everything
 
 
@@ -34,7 +38,7 @@ HEAVY = {"5d", "5o", "5p", "5q"}  # 3-33M parameters or slow depthwise 3D convs 
 
 def tiny_inputs(model_id: str, b: int = 2, t: int = 4, s: int = 16) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
-    clip = get_def(model_id).presets["smoke"]["clip"]
+    clip = get_model(model_id).presets["smoke"]["clip"]
     x = {"clip": torch.randn(b, 3, t, s, s, generator=g)}
     if clip.get("flow"):
         x["flow"] = torch.randn(b, 2, t, s, s, generator=g)
@@ -47,29 +51,59 @@ def within_1pct(n: int, published_m: float) -> bool:
     return abs(n / 1e6 - published_m) / published_m < 0.01
 
 
-# -- registry ---------------------------------------------------------------
-def test_every_deep_model_registered_with_presets():
-    ids = {s.id for s in list_models("deep")}
-    assert ids == {"5c", "5d", "5e", "5o", "5p", "5q", "5r", "5s", "5t", "5u"}
-    for d in DEFS:
-        spec = get_model_spec(d.id)
-        assert spec.family == "deep" and spec.name == d.name and set(spec.presets) == {"smoke", "full"}
-        smoke = d.preset("smoke")
+# -- catalog ----------------------------------------------------------------
+def test_every_deep_model_in_the_catalog_with_presets_and_data_config():
+    assert set(DEEP) == {"5c", "5d", "5e", "5o", "5p", "5q", "5r", "5s", "5t", "5u"}
+    for e in list_models("deep"):
+        assert e.family == "deep" and set(e.presets) == {"smoke", "full"} and e.default_preset == "full"
+        smoke = e.preset("smoke")
         assert smoke["train"]["epochs"] == 1 and smoke["clip"]["size"] <= 64
-        assert d.preset("full")["clip"]["frames"] >= 13
-    assert get_model_spec("r3d_18").id == "5d"
+        assert smoke["model"].get("weights") is None  # smoke runs train from scratch, offline
+        assert e.preset("full")["clip"]["frames"] >= 13
+        dc = e.data_config(e.preset("full"))
+        assert dc.kind == "clips" and dc.clip.frames == e.preset("full")["clip"]["frames"]
+    assert get_model("r3d_18").id == "5d" and get_model("R3D-18").id == "5d"
     with pytest.raises(InputError, match="no preset"):
-        get_def("5c").preset("huge")
+        get_model("5c").preset("huge")
+    with pytest.raises(InputError, match="unknown model 'nope'; known ids: 5a"):
+        get_model("nope")
+
+
+def test_normalisation_follows_the_weights():
+    # Kinetics statistics for Kinetics weights, ImageNet statistics for I3D's ImageNet ResNet-50.
+    r3d = get_model("5d")
+    assert r3d.data_config(r3d.preset("full")).mean == R3D_18_K400.mean == (0.43216, 0.394666, 0.37645)
+    i3d = get_model("5o")
+    assert i3d.data_config(i3d.preset("full")).mean == (0.485, 0.456, 0.406)
+    assert i3d.data_config(i3d.preset("full")).std == RESNET50_IN1K.std
+
+
+def test_catalog_weights_match_torchvision():
+    for ours, theirs in ((R3D_18_K400, torchvision.models.video.R3D_18_Weights.KINETICS400_V1),
+                         (R2PLUS1D_18_K400, torchvision.models.video.R2Plus1D_18_Weights.KINETICS400_V1),
+                         (RESNET50_IN1K, torchvision.models.ResNet50_Weights.IMAGENET1K_V2)):
+        assert ours.url == theirs.url and ours.meta["num_params"] == theirs.meta["num_params"]
+        assert list(ours.mean) == list(theirs.transforms().mean) and list(ours.std) == list(theirs.transforms().std)
 
 
 def test_preset_overrides_route_to_the_right_part():
-    p = get_def("5q").preset("smoke", {"frames": 6, "epochs": 3, "variant": "s", "source": "augmented"})
+    p = get_model("5q").preset("smoke", {"frames": 6, "epochs": 3, "variant": "s", "source": "augmented"})
     assert p["clip"]["frames"] == 6 and p["train"]["epochs"] == 3 and p["model"]["variant"] == "s"
     assert p["data"] == {"copies_per_source": 1, "val_share": 0.0, "source": "augmented"}
-    assert get_def("5d").preset("full", {"pretrained": False})["model"]["pretrained"] is False
-    assert "pretrained" not in get_def("5c").preset("full", {"pretrained": False})["model"]
+    assert get_model("5d").preset("full", {"weights": None})["model"]["weights"] is None
+    assert "weights" not in get_model("5c").preset("full", {"weights": None})["model"]
     with pytest.raises(InputError, match="no pretrained weights"):
-        get_def("5c").preset("full", {"pretrained": True})
+        get_model("5c").preset("full", {"weights": "DEFAULT"})
+
+
+def test_x3d_variant_selects_the_published_clip():
+    # X3D paper, Table 3: XS 4x160, S 13x160, M 16x224.
+    for variant, (frames, size) in {"xs": (4, 160), "s": (13, 160), "m": (16, 224)}.items():
+        clip = get_model("5q").preset("full", {"variant": variant})["clip"]
+        assert (clip["frames"], clip["size"]) == (frames, size)
+    assert get_model("5q").preset("full", {"variant": "m", "frames": 8})["clip"]["frames"] == 8
+    with pytest.raises(InputError, match="unknown X3D variant"):
+        create_model("5q", variant="l")
 
 
 # -- fidelity: published parameter counts ----------------------------------------
@@ -99,11 +133,10 @@ def test_slowfast_r50_8x8_param_count():
 
 
 # -- every model: forward / backward, overfit --------------------------------------
-@pytest.mark.parametrize("model_id", [d.id for d in DEFS])
+@pytest.mark.parametrize("model_id", DEEP)
 def test_forward_backward_tiny_batch(model_id):
     seed_everything(0)
-    d = get_def(model_id)
-    model = d.build(d.preset("smoke")["model"])
+    model = create_model(model_id, preset="smoke")
     out = model(**tiny_inputs(model_id))
     assert out.shape == (2,) and torch.isfinite(out).all()
     out.sum().backward()
@@ -114,8 +147,7 @@ def test_forward_backward_tiny_batch(model_id):
 
 def _overfit(model_id: str, max_steps: int = 40) -> tuple[int, float]:
     seed_everything(0)
-    d = get_def(model_id)
-    model = d.build({**d.preset("smoke")["model"], "dropout": 0.0}).train()
+    model = create_model(model_id, preset="smoke", dropout=0.0).train()
     x = tiny_inputs(model_id, b=8)
     y = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1], dtype=torch.float32)  # arbitrary labels on noise: memorise
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
@@ -131,7 +163,7 @@ def _overfit(model_id: str, max_steps: int = 40) -> tuple[int, float]:
     return max_steps, acc
 
 
-@pytest.mark.parametrize("model_id", [d.id for d in DEFS if d.id not in HEAVY])
+@pytest.mark.parametrize("model_id", [m for m in DEEP if m not in HEAVY])
 def test_overfits_eight_clips(model_id):
     steps, acc = _overfit(model_id)
     assert acc == 1.0 and steps < 40
@@ -146,7 +178,7 @@ def test_overfits_eight_clips_heavy(model_id):
 
 def test_varaspect_ignores_padding():
     seed_everything(0)
-    model = get_def("5e").build(get_def("5e").preset("smoke")["model"]).eval()
+    model = create_model("5e", preset="smoke").eval()
     clip = torch.randn(1, 3, 4, 16, 24)
     valid = torch.tensor([[16, 24]])
     padded = torch.zeros(1, 3, 4, 32, 32)
@@ -179,7 +211,7 @@ def test_i3d_loads_local_2d_weights_file(tmp_path):
     ref = torchvision.models.resnet18()
     path = tmp_path / "resnet18.pth"
     torch.save({"state_dict": ref.state_dict()}, path)
-    model = I3D("resnet18", pretrained=str(path), temporal_pool=False)
+    model = I3D("resnet18", weights=str(path), temporal_pool=False)
     assert model.pretrained
     torch.testing.assert_close(model.backbone.bn1.weight, ref.bn1.weight)
     with pytest.raises(InputError, match="shape mismatch"):
@@ -198,7 +230,7 @@ def test_offline_weights_error_names_file_and_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
     with pytest.raises(MissingDependencyError) as err:
-        TorchvisionVideoResNet("r3d_18", pretrained=True)
+        create_model("5d")  # the full preset asks for the Kinetics weights
     msg = str(err.value)
     expected = tmp_path / "hub" / "checkpoints" / "r3d_18-b3b3357e.pth"
     assert str(expected) in msg and "--no-pretrained" in msg and "download failed" in msg
@@ -213,10 +245,10 @@ def test_weights_load_from_hub_cache_file(tmp_path, monkeypatch):
     dest = weights_mod.hub_checkpoint_path(torchvision.models.video.R2Plus1D_18_Weights.KINETICS400_V1.url)
     dest.parent.mkdir(parents=True)
     torch.save(ref.state_dict(), dest)
-    model = TorchvisionVideoResNet("r2plus1d_18", pretrained=True)
+    model = create_model("5p", weights="DEFAULT")
     assert model.pretrained
     torch.testing.assert_close(model.backbone.stem[0].weight, ref.stem[0].weight)
-    scratch = TorchvisionVideoResNet("r2plus1d_18", pretrained=False)
+    scratch = create_model("5p", weights=None)
     assert not scratch.pretrained
 
 

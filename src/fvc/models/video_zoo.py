@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InputError
 from .catalog import IMAGENET, KINETICS, DataConfig, ModelEntry, Weights, register_model
 
 SMOKE_CLIP = {"frames": 8, "size": 32, "clips_per_video": 1}
@@ -96,6 +97,8 @@ def x3d(*, variant: str = "s", dropout: float = 0.5):
 
 def x3d_clip(variant: str) -> dict[str, int]:
     """The published input of an X3D variant."""
+    if variant not in X3D_VARIANTS:
+        raise InputError("model", f"unknown X3D variant '{variant}' (known: {', '.join(X3D_VARIANTS)})")
     frames, size = X3D_VARIANTS[variant]
     return {"frames": frames, "size": size}
 
