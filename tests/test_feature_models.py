@@ -5,37 +5,41 @@ from typer.testing import CliRunner
 from fvc.cli import app
 from fvc.config import FvcConfig
 from fvc.errors import InputError
-from fvc.models.registry import ModelSpec, get_model_spec, list_models, register, resolve_models
-from fvc.training.results import load_model, read_metrics, read_oof
-from fvc.training.run_config import RunConfig, TrainContext, default_run_config
+from fvc.experiment import RunConfig, default_run_config, run_experiment
+from fvc.experiment.result_files import read_metrics, read_oof
+from fvc.models import get_model, list_models, register_model, resolve_models
+from fvc.models.catalog import ModelEntry
+from fvc.models.saved import load_model
 
 from test_cv import make_ws
 
 FEATURE_IDS = ["5a", "5alpha", "5b", "5beta-xgb", "5beta-lgbm", "5beta-cat"]
 
 
-def test_registry_lists_feature_models_with_metadata():
-    ids = [s.id for s in list_models("features")]
+def test_catalog_lists_feature_models_with_metadata():
+    ids = [e.id for e in list_models("features")]
     assert set(FEATURE_IDS) <= set(ids) and ids.index("5a") < ids.index("5b")
-    for s in list_models("features"):
-        assert s.family == "features" and s.inputs and s.description and callable(s.run_cv)
-    assert get_model_spec("XGBoost").id == "5beta-xgb"
-    assert get_model_spec("5beta").id == "5beta-xgb"
-    assert [s.id for s in resolve_models("5a,5b")] == ["5a", "5b"]
-    assert "5alpha" in [s.id for s in resolve_models("all")]
+    for e in list_models("features"):
+        assert e.family == "features" and e.inputs and e.summary and e.paper and e.data.kind == "features"
+        assert e.preset("full")["grid"] and e.data.feature_version is not None
+    assert get_model("XGBoost").id == "5beta-xgb"
+    assert get_model("5beta").id == "5beta-xgb"
+    assert [e.id for e in resolve_models("5a,5b")] == ["5a", "5b"]
+    assert "5alpha" in [e.id for e in resolve_models("all")]
+    assert list_models(pattern="5beta-*") == [get_model(m) for m in ("5beta-cat", "5beta-lgbm", "5beta-xgb")]
 
 
 def test_unknown_model_lists_known_ids():
     with pytest.raises(InputError, match="known ids: .*5a"):
-        get_model_spec("nope")
+        get_model("nope")
 
 
-def test_register_rejects_conflicting_id():
-    spec = get_model_spec("5a")
-    with pytest.raises(ValueError, match="already registered"):
-        register(ModelSpec(id="5a", name="x", family="features", inputs="-", description="-", run_cv=lambda c: None))
+def test_register_rejects_a_taken_name():
+    e = get_model("5a")
+    with pytest.raises(ValueError, match="already name model 5a"):
+        register_model(ModelEntry("zz", "logreg", "features", e.builder, e.presets, e.data, "-"))
     with pytest.raises(ValueError, match="family"):
-        ModelSpec(id="zz", name="x", family="other", inputs="-", description="-", run_cv=spec.run_cv)
+        ModelEntry("zz", "x", "other", e.builder, e.presets, e.data, "-")
 
 
 @pytest.mark.parametrize("model_id", [m for m in FEATURE_IDS if m != "5alpha"])
@@ -43,14 +47,18 @@ def test_every_stage2_model_trains_and_saves(tmp_path, model_id):
     ws = make_ws(tmp_path / "ws", n=40, signal=3.0)
     rc = default_run_config(model_id)
     rc.grid = {k: v[:1] for k, v in rc.grid.items()}  # one grid point keeps the test fast
-    res = get_model_spec(model_id).run_cv(TrainContext.build(ws, FvcConfig(), rc))
+    res = run_experiment(ws, FvcConfig(), rc)
     assert res.mean["roc_auc"] > 0.8
-    bundle = load_model(res.final_model_path, expect_hash=rc.hash())
+    model, card = load_model(res.final_model_path)
+    assert card.config_hash == rc.hash() and card.model_id == model_id and card.preset == "full"
+    assert card.columns == model.columns and card.data["stages"] == [2]
     feats = ws.read("features_stage2")
-    prob = bundle.predict_proba(feats)
-    assert prob.shape == (len(feats),) and np.all((prob >= 0) & (prob <= 1))
-    with pytest.raises(InputError, match="config"):
-        load_model(res.final_model_path, expect_hash="other")
+    prob = model.predict_proba(feats)  # the scikit-learn contract: (n, 2), rows sum to one
+    assert prob.shape == (len(feats), 2) and np.allclose(prob.sum(1), 1.0)
+    # a model that learned: fake rows rank above real ones (a constant 0.5 would give 0.5)
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(feats["label"].astype(int), prob[:, 1]) > 0.9
 
 
 def test_5alpha_joins_stage4_features(tmp_path):
@@ -60,9 +68,10 @@ def test_5alpha_joins_stage4_features(tmp_path):
     rc = default_run_config("5alpha")
     assert rc.feature_stages == [2, 4]
     rc.grid = {"clf__C": [1.0], "clf__l1_ratio": [0.5]}
-    res = get_model_spec("5alpha").run_cv(TrainContext.build(ws, FvcConfig(), rc))
+    res = run_experiment(ws, FvcConfig(), rc)
     assert res.summary["extra"]["n_features_in"] == 2 * 8 + 2
-    assert any(c.startswith("s4_") for c in load_model(res.final_model_path).columns)
+    model, card = load_model(res.final_model_path)
+    assert any(c.startswith("s4_") for c in model.columns) and card.data["stages"] == [2, 4]
 
 
 def test_cli_train_config_roundtrip_reproduces(tmp_path):

@@ -17,7 +17,7 @@ def models(
     from ..models import list_models
 
     rows = [e.as_row() for e in list_models(family)]
-    print_table("Models", rows, ["id", "name", "family", "inputs", "presets", "paper", "summary"])
+    print_table("Models", rows, ["id", "name", "family", "inputs", "presets", "paper"])
 
 
 def register(app: typer.Typer) -> None:

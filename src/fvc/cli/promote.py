@@ -18,8 +18,11 @@ def register(app: typer.Typer) -> None:
         tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow tracking URI (default: the workspace store).")] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:
-        """Set the champion alias on the best registered version: highest CV ROC-AUC, ties (within one
-        standard error) broken by lower log loss; smoke-preset versions only with --allow-smoke."""
+        """Set the champion alias on the best registered model version.
+
+        Best is the highest mean CV ROC-AUC; versions within one standard error of it are tied and the
+        lowest log loss wins. Smoke-preset versions compete only with --allow-smoke.
+        """
         from ..tracking.mlflow_store import open_store
         from ..tracking.model_registry import promote as do_promote
 
