@@ -1,4 +1,5 @@
-"""fvc predict: feature and deep models, model references (id, folder, file, URI hook), bad files, JSON."""
+"""fvc predict: feature and deep models replayed from their model cards, known outputs, model references,
+bad files, JSON; the workspace's fvc.yaml never changes a prediction."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import torch
 from _deep_fixtures import write_letterboxed
 from typer.testing import CliRunner
 
-from fvc import predict as predict_mod
 from fvc.cli import app
-from fvc.config import FvcConfig
+from fvc.config import FeaturesConfig, ScaleConfig, load_config, save_config
 from fvc.errors import InputError
-from fvc.models.deep.catalog import get_def
-from fvc.predict import Predictor, predict_videos, register_model_resolver, resolve_model_path
-from fvc.training.deep_cv import save_deep_model
+from fvc.models import get_model
+from fvc.models.saved import FeatureModel, ModelCard, save_deep_model, save_feature_model
+from fvc.predict import Predictor, predict_videos, resolve_model_path
+from fvc.tracking.model_registry import resolve_model_ref
 from fvc.workspace import Workspace
 
 
@@ -42,43 +43,104 @@ def videos(ws):
     return good, bad
 
 
-def _save_deep(ws, model_id):
-    d = get_def(model_id)
-    resolved = d.preset("smoke")
+def card_for(model_id: str, resolved: dict | None = None, scale_size: int = 96, min_frames: int = 5) -> ModelCard:
+    entry = get_model(model_id)
+    data = entry.data_config(resolved) if resolved is not None else entry.data_config()
+    return ModelCard(model_id=model_id, name=entry.name, family=entry.family, preset="smoke", data=data.as_dict(),
+                     features=FeaturesConfig(min_frames=min_frames).model_dump(),
+                     scale=ScaleConfig(size=scale_size).model_dump(), config_hash="h" * 12,
+                     data_fingerprint="d" * 12, model_kwargs=dict(resolved["model"]) if resolved else {})
+
+
+def _save_deep(ws, model_id, folder=None, bias: float | None = None, **card_kw):
+    entry = get_model(model_id)
+    resolved = entry.preset("smoke")
     torch.manual_seed(0)
-    model = d.build(resolved["model"])
-    return save_deep_model(ws.results_dir / model_id / "model.pt", model_id, resolved, model, "h" * 12)
+    model = entry.build(resolved["model"])
+    if bias is not None:  # a known output: every clip scores sigmoid(bias)
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if name.startswith(model.head_prefixes):
+                    p.zero_()
+            model.head.proj.bias.fill_(bias)
+    return save_deep_model(folder or ws.results_dir / model_id, model, card_for(model_id, resolved, **card_kw))
 
 
 @pytest.mark.parametrize("model_id", ["5c", "5e", "5u"])
 def test_deep_prediction_per_video(ws, videos, model_id):
     path = _save_deep(ws, model_id)
-    (pred,) = Predictor(path, FvcConfig()).predict_files([videos[0]])
+    (pred,) = Predictor(path).predict_files([videos[0]])
     assert pred.error is None and 0.0 <= pred.prob_fake <= 1.0 and pred.clips == 1
     assert pred.verdict == ("fake" if pred.prob_fake >= 0.5 else "real")
-    again = predict_videos([videos[0]], model_id, ws, FvcConfig())[0]  # by id -> results/<id>/model.pt
+    again = predict_videos([videos[0]], resolve_model_path(model_id, ws))[0]  # by id -> results/<id>/model.pt
     assert again.prob_fake == pytest.approx(pred.prob_fake)
 
 
-def test_feature_model_prediction(ws, videos):
+@pytest.mark.parametrize("bias, expected", [(10.0, 1 / (1 + np.exp(-10.0))), (-10.0, 1 / (1 + np.exp(10.0)))])
+def test_deep_known_output(ws, videos, tmp_path, bias, expected):
+    path = _save_deep(ws, "5c", folder=tmp_path / "known", bias=bias)
+    (pred,) = Predictor(path).predict_files([videos[0]])
+    assert pred.prob_fake == pytest.approx(expected, rel=1e-5)
+    assert pred.verdict == ("fake" if bias > 0 else "real")
+
+
+def _feature_model(video) -> FeatureModel:
+    """A logistic regression on stage-2 features, fitted around the features of ``video`` so that its
+    score lands mid-range (a saturated 0 or 1 would hide a change of preprocessing)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from fvc.features.extract import feature_names
-    from fvc.models.feature_models import FeatureModel
-    from fvc.training.results import save_model
+    from fvc.data.index import probe_video
+    from fvc.features.extract import feature_names, video_features
 
     cols = feature_names()
+    ref = pd.Series(video_features(video, probe_video(video), FeaturesConfig()))[cols].astype(float).fillna(0.0)
     rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.normal(size=(20, len(cols))), columns=cols)
-    y = np.arange(20) % 2
-    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
-    save_model(ws, "5a", FeatureModel("5a", pipe, cols, [2], "c" * 12), "c" * 12)
+    X = pd.DataFrame(ref.to_numpy() + rng.normal(size=(60, len(cols))) * (ref.abs().to_numpy() + 1.0), columns=cols)
+    y = (X[cols[:4]].sum(axis=1) > ref[cols[:4]].sum()).astype(int).to_numpy()
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y)
+    return FeatureModel("5a", pipe, cols, [2], "c" * 12)
+
+
+def test_feature_model_prediction(ws, videos):
+    save_feature_model(ws.results_dir / "5a", _feature_model(videos[0]), card_for("5a"))
     good, bad = videos
-    preds = predict_videos([good, bad], "5a", ws, FvcConfig())
+    preds = predict_videos([good, bad], resolve_model_path("5a", ws))
     assert preds[0].error is None and 0.0 <= preds[0].prob_fake <= 1.0
     assert preds[1].prob_fake is None and "broken.mp4" in preds[1].error
+    # the same number as predict_proba on the features extracted by hand with the card's settings
+    from fvc.data.index import probe_video
+    from fvc.features.extract import video_features
+
+    model, card = Predictor(resolve_model_path("5a", ws)).model, Predictor(resolve_model_path("5a", ws)).card
+    row = pd.DataFrame([video_features(good, probe_video(good), card.features_config)])
+    assert preds[0].prob_fake == pytest.approx(model.predict_proba(row)[0, 1])
+
+
+def test_predictions_replay_the_card_not_the_workspace_config(ws, videos, tmp_path):
+    """Change fvc.yaml (scale size, feature sampling) after training: the probabilities do not move.
+    A card with another scale size does move them, so the card really is what is replayed."""
+    good = videos[0]
+    deep = _save_deep(ws, "5c", folder=tmp_path / "deep", scale_size=96)
+    feat = save_feature_model(tmp_path / "feat", _feature_model(good), card_for("5a"))
+
+    def cli_probs(model_path):
+        res = CliRunner().invoke(app, ["predict", str(good), "--model", str(model_path), "-w", str(ws.root), "--json"])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout)["predictions"][0]["prob_fake"]
+
+    before = [cli_probs(deep), cli_probs(feat)]
+    cfg = load_config(ws)
+    cfg.scale.size, cfg.features.min_frames, cfg.features.sample_fraction = 48, 10, 1.0
+    save_config(ws, cfg)
+    after = [cli_probs(deep), cli_probs(feat)]
+    other = cli_probs(_save_deep(ws, "5c", folder=tmp_path / "deep48", scale_size=48))
+    dense = cli_probs(save_feature_model(tmp_path / "feat5", _feature_model(good), card_for("5a", min_frames=10)))
+    assert after == pytest.approx(before, abs=1e-6)
+    assert 0.05 < before[1] < 0.95
+    assert other != pytest.approx(before[0], abs=1e-6)
+    assert dense != pytest.approx(before[1], abs=1e-6)
 
 
 def test_model_references(ws, tmp_path):
@@ -96,19 +158,9 @@ def test_model_references(ws, tmp_path):
         resolve_model_path(str(empty), ws)
 
 
-def test_registry_uri_goes_through_resolver_hook(ws, monkeypatch):
+def test_model_ref_passes_ids_and_paths_to_predict(ws):
     path = _save_deep(ws, "5c")
-    seen = []
-
-    def fake_registry(uri, w):
-        seen.append(uri)
-        return path if uri == "models:/fvc-5c@champion" else None
-
-    monkeypatch.setattr(predict_mod, "_RESOLVERS", [])
-    register_model_resolver(fake_registry)
-    assert resolve_model_path("models:/fvc-5c@champion", ws) == path and seen == ["models:/fvc-5c@champion"]
-    with pytest.raises(InputError, match="no registered model"):
-        resolve_model_path("models:/fvc-5x@champion", ws)
+    assert resolve_model_ref(ws, "5c") == path and resolve_model_ref(ws, str(path.parent)) == path
 
 
 def test_cli_json_reports_bad_file_and_continues(ws, videos):

@@ -44,8 +44,8 @@ def print_table(title: str, rows: list[dict], columns: list[str] | None = None) 
         _print_records(title, rows, columns)
         return
     table = Table(title=title, show_lines=False)
-    for i, col in enumerate(columns):
-        table.add_column(str(col), no_wrap=i == 0)  # ids stay whole
+    for col in columns:
+        table.add_column(str(col), no_wrap=col == "id")  # model ids stay whole
     for row in rows:
         table.add_row(*[_fmt(row.get(c)) for c in columns])
     console.print(table)
