@@ -14,7 +14,8 @@ import pytest
 
 from fvc.errors import FvcError, InputError
 from fvc.tracking.mlflow_store import open_store
-from fvc.tracking.registry import candidates, pip_requirements, promote, resolve_model_uri
+from fvc.tracking.model_registry import candidates, choose_champion, promote, resolve_model_uri
+from fvc.tracking.requirements import pip_requirements
 from fvc.workspace import Workspace
 
 
@@ -126,13 +127,40 @@ def test_registry_errors_are_one_line(trained, tmp_path):
         promote(store, model_id="zz")
 
 
-def test_resolve_model_path_hook(trained):
-    from fvc.tracking.registry import resolve_model_path
-    from fvc.training.results import load_model
+def test_resolve_model_ref(trained):
+    from fvc.models.saved import load_model
+    from fvc.tracking.model_registry import resolve_model_ref
 
     ws, _ = trained
-    assert resolve_model_path(ws, "5a") is None  # plain ids are not URIs: predict handles them itself
-    path = resolve_model_path(ws, "models:/fvc-5a/1")
-    model = load_model(path)
+    assert resolve_model_ref(ws, "5a") == ws.results_dir / "5a" / "model.joblib"
+    path = resolve_model_ref(ws, "models:/fvc-5a/1")
+    assert path.is_relative_to(ws.cache_dir)
+    model, card = load_model(path)  # the card travelled with the registered model
     feats = ws.read("features_stage2")
-    assert model.predict_proba(feats).shape == (len(feats),)
+    assert model.predict_proba(feats).shape == (len(feats), 2) and card.model_id == "5a" and card.preset == "full"
+
+
+def _cands(rows):
+    cols = ["name", "version", "preset", "cv_roc_auc", "cv_roc_auc_std", "n_folds", "cv_log_loss"]
+    return pd.DataFrame([dict(zip(cols, r)) for r in rows]).sort_values("cv_roc_auc", ascending=False,
+                                                                       ignore_index=True)
+
+
+def test_champion_rule_ties_within_one_standard_error_go_to_lower_log_loss():
+    # A leads by 0.01; its standard error is 0.05 / sqrt(5) = 0.022: a tie, and B has the lower log loss.
+    c = _cands([("fvc-A", 1, "full", 0.80, 0.05, 5, 0.60), ("fvc-B", 1, "full", 0.79, 0.05, 5, 0.40),
+                ("fvc-C", 1, "full", 0.70, 0.05, 5, 0.10)])
+    best, why = choose_champion(c)
+    assert best["name"] == "fvc-B" and "tied" in why and "fvc-A v1" in why and "fvc-C" not in why
+    # A clear lead wins whatever the log loss.
+    c = _cands([("fvc-A", 1, "full", 0.90, 0.01, 5, 0.69), ("fvc-B", 1, "full", 0.80, 0.01, 5, 0.10)])
+    best, why = choose_champion(c)
+    assert best["name"] == "fvc-A" and "highest mean CV ROC-AUC" in why
+
+
+def test_champion_rule_leaves_smoke_models_out_unless_allowed():
+    c = _cands([("fvc-5c", 1, "smoke", 0.95, 0.01, 5, 0.69), ("fvc-5a", 1, "full", 0.70, 0.01, 5, 0.5)])
+    assert choose_champion(c)[0]["name"] == "fvc-5a"
+    assert choose_champion(c, allow_smoke=True)[0]["name"] == "fvc-5c"
+    with pytest.raises(FvcError, match="--allow-smoke"):
+        choose_champion(c[c["preset"] == "smoke"])

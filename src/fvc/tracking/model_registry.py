@@ -229,6 +229,9 @@ def promote(store: TrackingStore, model_id: str | None = None, alias: str = CHAM
     With ``model_id`` only that model's versions compete (and other models keep their alias).
     """
     cands = candidates(store, model_id)
+    if cands.empty:
+        what = f"model '{registered_name(model_id)}'" if model_id else "fvc model"
+        raise FvcError(f"no registered {what} version; run `fvc train` first")
     best, reason = choose_champion(cands, allow_smoke)
     store.client.set_registered_model_alias(best["name"], alias, str(best["version"]))
     if model_id is None:
