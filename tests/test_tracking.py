@@ -15,8 +15,10 @@ from sklearn.preprocessing import StandardScaler
 
 from fvc.analytics import connect
 from fvc.training.events import CompositeObserver
-from fvc.training.results import build_summary, save_cv_result, save_model
-from fvc.training.run_config import RunConfig, data_fingerprint
+from fvc.config import FvcConfig, stable_hash
+from fvc.experiment import RunConfig
+from fvc.experiment.result_files import build_summary, save_cv_result
+from fvc.models.saved import FeatureModel, ModelCard, save_feature_model
 from fvc.tracking.jsonl_log import JsonlObserver, read_log
 from fvc.tracking.mlflow_observer import MlflowObserver, flatten_params
 from fvc.tracking.mlflow_store import open_store, resolve_tracking_uri
@@ -46,7 +48,8 @@ def simulate_run(ws: Workspace, observer, model_id: str = "5a", grid=(0.1, 1.0),
     """Emit the events a CV trainer emits, writing results with the shared result layout."""
     rc = RunConfig(model=model_id, grid={"C": list(grid)})
     feats = ws.read("features_stage2")
-    observer.on_run_start(model_id, rc, data_fingerprint(ws, ["features_stage2", "splits"]))
+    tables = ws.fingerprints(["features_stage2", "splits"])
+    observer.on_run_start(model_id, rc, stable_hash(tables), tables)
     oof = []
     for fold in sorted(feats["fold"].unique()):
         observer.on_fold_start(int(fold))
@@ -63,7 +66,12 @@ def simulate_run(ws: Workspace, observer, model_id: str = "5a", grid=(0.1, 1.0),
     oof = pd.concat(oof, ignore_index=True)
     final = make_pipeline(StandardScaler(), LogisticRegression()).fit(feats[FEATURES], feats.label)
     summary = build_summary(model_id, oof, config_hash=rc.hash(), run_config=rc)
-    path = save_model(ws, model_id, final, rc.hash())
+    cfg = FvcConfig()
+    card = ModelCard(model_id=model_id, name="logreg", family="features", preset="full",
+                     data={"kind": "features", "stages": [2]}, features=cfg.features.model_dump(),
+                     scale=cfg.scale.model_dump(), config_hash=rc.hash(), data_fingerprint=stable_hash(tables))
+    model = FeatureModel(model_id, final, FEATURES, [2], rc.hash(), input_example=feats[FEATURES].head(3))
+    path = save_feature_model(ws.results_dir / model_id, model, card)
     arts = save_cv_result(ws, summary, oof, rc, path)
     observer.on_run_end(summary, path, arts)
     return rc, summary
@@ -101,8 +109,9 @@ def test_parent_run_params_tags_metrics(tracked):
     assert run.info.status == "FINISHED" and run.info.run_name == "5a"
     p = run.data.params
     assert p["model"] == "5a" and p["config_hash"] == rc.hash() and p["grid.C"] == "[0.1, 1.0]"
-    assert p["data_fingerprint"] == data_fingerprint(ws, ["features_stage2", "splits"])
-    assert p["data.features_stage2"] == data_fingerprint(ws, ["features_stage2"])
+    tables = ws.fingerprints(["features_stage2", "splits"])
+    assert p["data_fingerprint"] == stable_hash(tables)
+    assert p["data.features_stage2"] == tables["features_stage2"] and len(tables["features_stage2"]) == 12
     t = run.data.tags
     assert t["fvc.version"] == "0.1.0" and len(t["fvc.git_commit"]) >= 7
     m = run.data.metrics
