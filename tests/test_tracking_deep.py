@@ -16,11 +16,10 @@ import pytest
 import torch
 from _deep_fixtures import make_scaled_workspace, write_letterboxed
 
-from fvc.config import FvcConfig
 from fvc.errors import FvcError
 from fvc.predict import Predictor
 from fvc.tracking.mlflow_store import open_store
-from fvc.tracking.registry import candidates, promote, resolve_model_path, resolve_model_uri
+from fvc.tracking.model_registry import candidates, promote, resolve_model_ref, resolve_model_uri
 
 
 def _fvc(capsys, *args):
@@ -85,7 +84,7 @@ def test_fold_runs_carry_checkpoints(trained):
         ckpt = Path(t["fvc.checkpoint_dir"])
         k = t["fvc.fold"]
         assert ckpt.name == "ckpt" and ckpt.parent.name == f"fold-{k}"
-        assert ckpt.is_relative_to(ws.artifacts_dir / "checkpoints" / "5c")
+        assert ckpt.is_relative_to(ws.artifacts_dir / "cv" / "5c")
         manifest = json.loads((ckpt / "checkpoints.json").read_text())
         assert Path(t["fvc.best_checkpoint"]) == ckpt / manifest["best"]["file"]
         assert Path(t["fvc.best_checkpoint"]).exists()
@@ -99,13 +98,15 @@ def test_fold_runs_carry_checkpoints(trained):
 def test_champion_loads_as_pyfunc_and_predicts_a_video(trained, capsys):
     ws, store, video = trained
     code, out, err = _fvc(capsys, "promote", "-w", str(ws.root), "--model", "5c")
+    assert code == 2 and "--allow-smoke" in err and "Traceback" not in err  # a smoke model is no champion
+    code, out, err = _fvc(capsys, "promote", "-w", str(ws.root), "--model", "5c", "--allow-smoke")
     assert code == 0, err
     assert "models:/fvc-5c@champion" in out
     model = mlflow.pyfunc.load_model("models:/fvc-5c@champion")
     prob = model.predict(pd.DataFrame({"path": [str(video), str(video)]}))
     assert prob.shape == (2,) and 0.0 <= prob[0] <= 1.0 and prob[0] == pytest.approx(prob[1])
     # the same weights as results/5c/model.pt, through the same Predictor fvc predict uses
-    direct = Predictor(ws.results_dir / "5c" / "model.pt", FvcConfig()).predict_file(video)
+    direct = Predictor(ws.results_dir / "5c" / "model.pt").predict_file(video)
     assert prob[0] == pytest.approx(direct.prob_fake, abs=1e-6)
     with pytest.raises(FvcError, match="could not be scored"):
         model.predict(pd.DataFrame({"path": [str(ws.root / "missing.mp4")]}))
@@ -113,9 +114,9 @@ def test_champion_loads_as_pyfunc_and_predicts_a_video(trained, capsys):
 
 def test_predict_cli_with_champion_uri(trained, capsys):
     ws, store, video = trained
-    promote(store, model_id="5c")  # tests may run on another xdist worker than the CLI promote test
+    promote(store, model_id="5c", allow_smoke=True)  # tests may run on another xdist worker than the CLI promote test
     assert candidates(store, "5c").iloc[0]["aliases"] == "champion"
-    path = resolve_model_path(ws, "models:/fvc-5c@champion")
+    path = resolve_model_ref(ws, "models:/fvc-5c@champion")
     assert path.name == "model.pt" and path.is_relative_to(ws.cache_dir)
     assert resolve_model_uri(store, "models:/fvc-5c@champion").model_id == "5c"
     code, out, err = _fvc(capsys, "predict", str(video), "--model", "models:/fvc-5c@champion", "-w", str(ws.root),
@@ -123,5 +124,5 @@ def test_predict_cli_with_champion_uri(trained, capsys):
     assert code == 0, err
     row = json.loads(out)["predictions"][0]
     assert row["error"] is None and 0.0 <= row["prob_fake"] <= 1.0 and row["clips"] == 1
-    direct = Predictor(ws.results_dir / "5c" / "model.pt", FvcConfig()).predict_file(video)
+    direct = Predictor(ws.results_dir / "5c" / "model.pt").predict_file(video)
     assert row["prob_fake"] == pytest.approx(direct.prob_fake, abs=1e-6)
