@@ -15,13 +15,13 @@ import sys
 CHILD = r"""
 import json, resource, sys, time
 import torch
-from fvc.models.deep.catalog import get_def
+from fvc.models import get_model
 from fvc.models.deep.base import count_params
 from fvc.training.trainer import seed_everything
 mid, steps, batch, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-d = get_def(mid)
+d = get_model(mid)
 p = d.preset("smoke")
 t, s = p["clip"]["frames"], p["clip"]["size"]
 seed_everything(0)

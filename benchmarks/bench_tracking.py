@@ -79,8 +79,8 @@ def make_tables(ws: Workspace, n: int, n_feat: int, seed: int = 0) -> None:
 
 def make_results(ws: Workspace, models: list[str], seed: int = 1) -> None:
     """results/<id>/ with metrics.json and out-of-fold predictions, through the shared result layout."""
-    from fvc.training.results import build_summary, save_cv_result
-    from fvc.training.run_config import RunConfig
+    from fvc.experiment import RunConfig
+    from fvc.experiment.result_files import build_summary, save_cv_result
 
     rng = np.random.default_rng(seed)
     feats = ws.read("features_stage2")
@@ -103,15 +103,15 @@ def bench_store(root: Path) -> tuple[Workspace, object]:
 
 
 def bench_feature_model(ws: Workspace, store, repeat: int) -> list[float]:
-    """5a through run_training with the MLflow observer (as `fvc train`), then ``repeat`` more log_model calls."""
+    """5a through the experiment loop with the MLflow observer (as `fvc train`), then ``repeat`` more log_model calls."""
     from fvc.config import FvcConfig
+    from fvc.experiment import default_run_config, run_experiment
     from fvc.tracking.jsonl_log import JsonlObserver
     from fvc.tracking.mlflow_observer import MlflowObserver
-    from fvc.tracking.registry import log_final_model
-    from fvc.training.run_config import default_run_config, run_training
+    from fvc.tracking.model_registry import log_final_model
 
     obs = MlflowObserver(ws, store=store, export=False)
-    (res,), train_s = _t(run_training, ws, FvcConfig(), [default_run_config("5a")], observers=[obs, JsonlObserver(ws)])
+    res, train_s = _t(run_experiment, ws, FvcConfig(), default_run_config("5a"), [obs, JsonlObserver(ws)])
     times = [obs.logged_model.seconds]
     for _ in range(repeat - 1):
         run = store.client.create_run(store.experiment_id, run_name="bench-5a")
@@ -126,16 +126,22 @@ def bench_feature_model(ws: Workspace, store, repeat: int) -> list[float]:
 def bench_deep_model(ws: Workspace, store, model_id: str, repeat: int) -> list[float]:
     import torch
 
-    from fvc.models.deep.catalog import get_def
-    from fvc.tracking.registry import log_final_model
-    from fvc.training.deep_cv import save_deep_model
+    from fvc.config import FvcConfig
+    from fvc.models import get_model
+    from fvc.models.saved import ModelCard, save_deep_model
+    from fvc.tracking.model_registry import log_final_model
 
-    d = get_def(model_id)
+    d = get_model(model_id)
     preset = "smoke" if model_id == "5c" else "full"
-    resolved = d.preset(preset, {"pretrained": False} if d.has_pretrained else None)
+    resolved = d.preset(preset, {"weights": None} if d.has_weights else None)
     torch.manual_seed(0)
     model = d.build(resolved["model"])
-    path = save_deep_model(ws.results_dir / model_id / "model.pt", model_id, resolved, model, "bench")
+    cfg = FvcConfig()
+    card = ModelCard(model_id=model_id, name=d.name, family="deep", preset=preset,
+                     data=d.data_config(resolved).as_dict(), features=cfg.features.model_dump(),
+                     scale=cfg.scale.model_dump(), config_hash="bench", data_fingerprint="bench",
+                     model_kwargs=dict(resolved["model"]))
+    path = save_deep_model(ws.results_dir / model_id, model, card)
     mb = path.stat().st_size / 2**20
     params = sum(p.numel() for p in model.parameters()) / 1e6
     summary = {"mean": {"roc_auc": 0.5}, "config_hash": "bench", "family": "deep"}

@@ -46,7 +46,7 @@ def ws(tmp_path_factory) -> Workspace:
         d = ws.results_dir / model
         d.mkdir(parents=True)
         (d / "metrics.json").write_text(json.dumps({
-            # the layout of fvc.training.results.build_summary
+            # the layout of fvc.experiment.result_files.build_summary
             "model_id": model, "family": "features", "n_videos": 10,
             "mean": {"roc_auc": auc, "f1": 0.7}, "std": {"roc_auc": 0.03, "f1": 0.1}, "pooled": {"roc_auc": 0.5},
             "folds": [{"fold": 0, "roc_auc": auc}], "confusion_matrix": [[3, 1], [1, 3]],

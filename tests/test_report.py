@@ -5,10 +5,9 @@ from typer.testing import CliRunner
 
 from fvc.cli import app
 from fvc.config import FvcConfig
-from fvc.models.registry import get_model_spec
 from fvc.report import build_report
-from fvc.training.results import build_summary, save_cv_result
-from fvc.training.run_config import TrainContext, default_run_config
+from fvc.experiment import default_run_config, run_experiment
+from fvc.experiment.result_files import build_summary, save_cv_result
 
 from test_cv import make_ws
 
@@ -16,7 +15,7 @@ from test_cv import make_ws
 def test_report_is_self_contained_and_lists_all_results(tmp_path):
     ws = make_ws(tmp_path / "ws", n=40, signal=3.0)
     rc = default_run_config("5a", grid={"clf__C": [1.0]})
-    get_model_spec("5a").run_cv(TrainContext.build(ws, FvcConfig(), rc))
+    run_experiment(ws, FvcConfig(), rc)
     # a deep model's results written by another trainer, same layout
     oof = ws.read("features_stage2")[["video_id", "source_video_id", "fold", "label"]].assign(prob=0.5)
     oof["prob"] = 0.8 - oof["label"].astype(float) * 0.6  # inverted: ROC-AUC 0
