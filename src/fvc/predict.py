@@ -102,7 +102,7 @@ class Predictor:
 
         sc = self.card.scale_config
         dst = tmp / "scaled.mp4"
-        info = letterbox_video(src, dst, sc.size, EncodeSettings(options={"preset": sc.preset, "crf": str(sc.crf)}))
+        info = letterbox_video(src, dst, sc.size, EncodeSettings.deterministic(sc.preset, sc.crf))
         return dst, info["geometry"]
 
     def _deep(self, path: Path, tmp: Path) -> tuple[float, int]:

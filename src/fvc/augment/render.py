@@ -33,6 +33,13 @@ class EncodeSettings:
     pix_fmt: str = "yuv420p"
     options: dict[str, str] = field(default_factory=lambda: {"preset": "veryfast", "crf": "20"})
 
+    @classmethod
+    def deterministic(cls, preset: str = "veryfast", crf: int = 20) -> "EncodeSettings":
+        """x264 on one thread without SIMD (its SIMD paths read uninitialised bytes past the picture),
+        as the synthetic corpus encodes: the same frames give the same bitstream on every run."""
+        return cls(options={"preset": preset, "crf": str(crf), "threads": "1",
+                            "x264-params": "asm=0:threads=1:lookahead-threads=1:sliced-threads=0"})
+
     def writer(self, path: Path, fps: Fraction, width: int, height: int) -> "FrameWriter":
         return FrameWriter(path, fps, width, height, codec=self.codec, pix_fmt=self.pix_fmt, options=self.options)
 
