@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
                 print_table("named queries", list_queries(an))
                 views = [{"view": k, "source": v} for k, v in an.views.items()]
                 print_table("views", views)
+                for name, why in an.skipped.items():
+                    console_err.print(f"skipped {name}: {why}", markup=False, highlight=False, soft_wrap=True)
                 return
             if (sql is None) == (name is None):
                 raise FvcError("give either SQL or --name NAME (or --list)")
