@@ -135,8 +135,11 @@ def _probe_row(row: dict[str, Any], root: Path) -> dict[str, Any]:
 def build_index(videos: pd.DataFrame, root: Path, workers: int = 2) -> pd.DataFrame:
     """Probe every row of the ``videos`` table (from setup); one output row per video."""
     rows = videos.to_dict("records")
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         results = list(pool.map(lambda r: _probe_row(r, root), rows))
+    finally:  # on Ctrl-C, drop the queued probes instead of finishing them all first
+        pool.shutdown(wait=True, cancel_futures=True)
     df = pd.DataFrame(results)
     for col in PROBE_COLUMNS + ["error"]:
         if col not in df.columns:
