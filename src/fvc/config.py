@@ -81,11 +81,16 @@ class ScaleConfig(Section):
     crf: Crf = 20
 
 
+# Largest frames decoded by default: 8K UHD (12000x12000 took 5 GB in augment).
+MAX_FRAME_SIDE = 8192
+MAX_FRAME_PIXELS = 8192 * 4320
+
+
 class VideoConfig(Section):
     """Limits checked from a stream's header before any frame is decoded."""
 
-    max_side: Positive = 8192  # longer side, pixels
-    max_pixels: Positive = 8192 * 4320  # width x height (8K UHD)
+    max_side: Positive = MAX_FRAME_SIDE  # longer side, pixels
+    max_pixels: Positive = MAX_FRAME_PIXELS  # width x height
 
 
 class FvcConfig(BaseModel):

@@ -38,6 +38,9 @@ def open_workspace(
     ws = Workspace.resolve(path)
     cfg = load_config(ws)
     changed = with_options(cfg, options or {})
+    from ..video.io import set_frame_limits  # PyAV loads only for commands that open a workspace
+
+    set_frame_limits(changed.video.max_side, changed.video.max_pixels)
     ws.ensure()
     if save and (changed != cfg or not ws.config_path.exists()):
         save_config(ws, changed)
