@@ -16,7 +16,10 @@ import typer
 from rich.markup import escape
 
 from ..errors import FvcError
+from ..plotting import keep_matplotlib_out_of_home
 from ._common import console_err
+
+keep_matplotlib_out_of_home()  # before any command loads a plotting module
 
 app = typer.Typer(
     name="fvc",
