@@ -27,13 +27,15 @@ WorkspaceOpt = Annotated[
 
 
 def open_workspace(
-    path: Path | None, options: dict[str, Any] | None = None, save: bool = True,
+    path: Path | None, options: dict[str, Any] | None = None, save: bool = True, create: bool = True,
 ) -> tuple[Workspace, FvcConfig]:
     """Resolve the workspace, apply command-line ``options`` to its config, then create it.
 
     ``options`` maps config keys to option values (``{"augment.per_video": 3}``,
     None = not given). fvc.yaml and the options are validated before anything
     is written; with ``save`` the result goes to fvc.yaml (also on first use).
+    With ``create=False`` nothing is written: the command creates the workspace
+    once its input is known to be good.
     """
     ws = Workspace.resolve(path)
     cfg = load_config(ws)
@@ -41,6 +43,8 @@ def open_workspace(
     from ..video.io import set_frame_limits  # PyAV loads only for commands that open a workspace
 
     set_frame_limits(changed.video.max_side, changed.video.max_pixels)
+    if not create:
+        return ws, changed
     ws.ensure()
     if save and (changed != cfg or not ws.config_path.exists()):
         save_config(ws, changed)
