@@ -247,8 +247,8 @@ def test_bad_input_is_one_line_exit_2(tmp_path, video_bytes, capsys, monkeypatch
         assert needle in lines[0], (needle, lines[0])
     assert not Workspace(ws).has("videos")
     if case not in ("unknown label", "missing column"):
-        # every archive is validated before any is extracted: nothing was written
-        assert not Workspace(ws).raw_dir.exists() and not Workspace(ws).metadata_dir.exists()
+        # every archive is validated before any is extracted or the workspace made: nothing was written
+        assert not ws.exists()
 
 
 # ---------------------------------------------------------------- plain folder mode

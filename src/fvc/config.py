@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import InputError
 from .workspace import Workspace, atomic_write_text
@@ -20,6 +20,12 @@ from .workspace import Workspace, atomic_write_text
 KNOWN_LABELS = ("fake", "real", "uncertain", "debunked", "parody")
 # Environment variable holding the FVC archive password (never stored in fvc.yaml).
 ENV_PASSWORD = "FVC_ARCHIVE_PASSWORD"
+
+# libx264 speed presets (the encoders of augment and scale take these names).
+X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                     "placebo"]
+Crf = Annotated[int, Field(ge=0, le=51)]
+Positive = Annotated[int, Field(ge=1)]
 
 
 class Section(BaseModel):
@@ -29,44 +35,62 @@ class Section(BaseModel):
 class DataConfig(Section):
     # Label values of FVC.csv / FVC_dup.csv mapped to training targets;
     # None keeps the row (with label_raw) but excludes it from training.
-    label_map: dict[str, int | None] = Field(
+    label_map: dict[str, Literal[0, 1] | None] = Field(
         default_factory=lambda: {"fake": 1, "real": 0, "uncertain": None, "debunked": None, "parody": None}
     )
     # Refuse archive members whose declared size or compression ratio is absurd.
-    max_member_bytes: int = 8 * 1024**3
-    max_total_bytes: int = 512 * 1024**3
-    max_compression_ratio: float = 200.0
+    max_member_bytes: Positive = 8 * 1024**3
+    max_total_bytes: Positive = 512 * 1024**3
+    max_compression_ratio: float = Field(200.0, gt=1)
 
 
 class SplitsConfig(Section):
-    folds: int = 5
+    folds: int = Field(5, ge=2)  # at most the labelled cascade groups of each label: checked on the data
     seed: int = 42
 
 
 class AugmentConfig(Section):
-    per_video: int = 10
+    per_video: int = Field(10, ge=0)
     seed: int = 42
-    chunk_frames: int = 250
-    chunk_mb: int = 16  # frames held at once (reversal) never exceed this many MB
-    op_probability: float = 0.5  # chance that each augmentation op is on
+    chunk_frames: Positive = 250
+    chunk_mb: Positive = 16  # frames held at once (reversal) never exceed this many MB
+    op_probability: float = Field(0.5, ge=0, le=1)  # chance that each augmentation op is on
     include_unlabeled: bool = False  # also augment fold -1 / unlabelled videos
-    preset: str = "veryfast"  # libx264 preset and CRF of the outputs
-    crf: int = 20
+    preset: X264Preset = "veryfast"  # libx264 preset and CRF of the outputs
+    crf: Crf = 20
 
 
 class FeaturesConfig(Section):
-    sample_fraction: float = 0.10
-    min_frames: int = 5
-    max_frames: int = 50
+    sample_fraction: float = Field(0.10, gt=0, le=1)
+    min_frames: Positive = 5
+    max_frames: Positive = 50
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> "FeaturesConfig":
+        if self.min_frames > self.max_frames:
+            raise ValueError(f"min_frames ({self.min_frames}) must not exceed max_frames ({self.max_frames})")
+        return self
 
 
 class ScaleConfig(Section):
-    size: int = 256
-    method: str = "letterbox"
+    size: int = Field(256, ge=16, multiple_of=2)  # H.264 4:2:0 needs even sides
+    method: Literal["letterbox", "autoencoder"] = "letterbox"
     vae: str | None = None
-    vae_batch: int = 4  # frames per autoencoder forward pass
-    preset: str = "veryfast"
-    crf: int = 20
+    vae_batch: Positive = 4  # frames per autoencoder forward pass
+    preset: X264Preset = "veryfast"
+    crf: Crf = 20
+
+
+# Largest frames decoded by default: 8K UHD (12000x12000 took 5 GB in augment).
+MAX_FRAME_SIDE = 8192
+MAX_FRAME_PIXELS = 8192 * 4320
+
+
+class VideoConfig(Section):
+    """Limits checked from a stream's header before any frame is decoded."""
+
+    max_side: Positive = MAX_FRAME_SIDE  # longer side, pixels
+    max_pixels: Positive = MAX_FRAME_PIXELS  # width x height
 
 
 class FvcConfig(BaseModel):
@@ -78,6 +102,7 @@ class FvcConfig(BaseModel):
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     scale: ScaleConfig = Field(default_factory=ScaleConfig)
+    video: VideoConfig = Field(default_factory=VideoConfig)
 
     # -- hashing ----------------------------------------------------------
     def section_hash(self, *sections: str) -> str:
@@ -101,16 +126,58 @@ def load_yaml_model(cls: type[BaseModel], path: str | Path, what: str) -> Any:
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(path, f"cannot read {what} ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"cannot read {what}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise InputError(path, f"cannot read {what} ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"cannot read {what}: not valid YAML ({_one_line(exc)})") from exc
     if not isinstance(raw, dict):
         raise InputError(path, f"{what} must be a YAML mapping")
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise InputError(path, f"invalid {what} at '{loc}': {first['msg']}") from exc
+        loc, msg = _first_error(exc)
+        raise InputError(path, f"invalid {what} at '{loc}': {msg}") from exc
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    """(dotted location, message) of a pydantic error, the message on one line."""
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top)"
+    return loc, _one_line(first["msg"]).removeprefix("Value error, ")
+
+
+def option_name(key: str) -> str:
+    """The CLI option of a config key: ``augment.per_video`` -> ``--per-video``."""
+    return "--" + key.rsplit(".", 1)[-1].replace("_", "-")
+
+
+def with_options(cfg: FvcConfig, options: dict[str, Any]) -> FvcConfig:
+    """A validated copy of ``cfg`` with command-line values set (``{"augment.per_video": 3}``).
+
+    ``None`` means "not given". Nothing is written: an invalid value raises a
+    one-line InputError naming the option, so a bad value never reaches fvc.yaml.
+    """
+    given = {key: value for key, value in options.items() if value is not None}
+    if not given:
+        return cfg
+    data = cfg.model_dump()
+    for key, value in given.items():
+        section, name = key.split(".")
+        data[section][name] = value
+    try:
+        return FvcConfig.model_validate(data)
+    except ValidationError as exc:
+        loc, msg = _first_error(exc)
+        if loc in given:
+            raise InputError(option_name(loc), f"invalid value {given[loc]!r} for {loc}: {msg}") from None
+        named = ", ".join(f"{option_name(k)} {v!r}" for k, v in given.items() if loc.startswith(k.split(".")[0]))
+        raise InputError(named or "fvc.yaml", f"invalid {loc}: {msg}") from None
 
 
 def stable_hash(obj: Any, length: int = 12) -> str:

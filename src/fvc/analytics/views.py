@@ -2,7 +2,13 @@
 
 Views (not copies) keep queries on the current Parquet files at no load cost;
 a table that does not exist yet simply has no view, so a half-run workspace
-is still queryable.
+is still queryable, and a table that cannot be read is named and skipped.
+
+User SQL runs in a sandbox: once the views exist, DuckDB may read only the
+files behind them (``allowed_paths``), nothing else on disk or the network
+(``enable_external_access=false``), the settings are locked, and only
+read-only ``SELECT`` statements run (no COPY, ATTACH, INSTALL, CREATE, DROP,
+SET, ...). Results reach a file only through ``fvc query --out``.
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ class Analytics:
     ws: Workspace
     con: duckdb.DuckDBPyConnection
     views: dict[str, str] = field(default_factory=dict)  # view name -> source
+    skipped: dict[str, str] = field(default_factory=dict)  # table that cannot be read -> why
+    readable: list[str] = field(default_factory=list)  # files the views read: all user SQL may touch
 
     def has(self, name: str) -> bool:
         return name in self.views
@@ -54,9 +62,22 @@ class Analytics:
         return {r[0]: r[1] for r in rows}
 
     def sql(self, query: str) -> pd.DataFrame:
-        """Run SQL; a bad query or unknown table becomes one FvcError line."""
+        """Run read-only SQL; a bad query, unknown table or refused statement becomes one FvcError line."""
         try:
-            return self.con.sql(query).df() if query.strip() else pd.DataFrame()
+            statements = duckdb.extract_statements(query)
+        except duckdb.Error as exc:
+            raise FvcError(f"bad SQL: {_first_line(exc)}") from None
+        if not statements:
+            return pd.DataFrame()
+        refused = sorted({st.type.name for st in statements if st.type not in READ_ONLY_STATEMENTS})
+        if refused:
+            raise FvcError(f"only read-only SELECT queries run here (got {', '.join(refused)}); "
+                           "write results with --out FILE.csv|.parquet")
+        try:
+            return self.con.sql(query).df()
+        except duckdb.PermissionException:
+            raise FvcError("refused: queries read the workspace views only, no other files "
+                           f"(views: {', '.join(self.views) or 'none'})") from None
         except duckdb.CatalogException as exc:
             raise FvcError(self._catalog_message(exc)) from None
         except duckdb.Error as exc:
@@ -71,6 +92,8 @@ class Analytics:
         text = _first_line(exc)
         m = re.search(r"with name (\S+?) does not exist", text)
         available = ", ".join(self.views) or "none (run `fvc setup`/`fvc index` first)"
+        if m and m.group(1) in self.skipped:
+            return f"table '{m.group(1)}' is unreadable and was skipped: {self.skipped[m.group(1)]}"
         if m:
             return f"unknown table '{m.group(1)}'; views in this workspace: {available}"
         return f"bad SQL: {text}; views in this workspace: {available}"
@@ -90,15 +113,38 @@ def _first_line(exc: Exception) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+# Statement kinds user SQL may use (DESCRIBE, SHOW, SUMMARIZE and PRAGMA read-outs parse as SELECT).
+READ_ONLY_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
+
+
 def connect(ws: Workspace) -> Analytics:
-    """Open an in-memory DuckDB with views over every table found in ``ws``."""
+    """Open an in-memory DuckDB with views over every table found in ``ws``, then seal it."""
     con = duckdb.connect(":memory:")
     an = Analytics(ws=ws, con=con)
-    _table_views(an)
-    _results_view(an)
-    _predictions_view(an)
-    _experiment_log_view(an)
+    try:
+        _table_views(an)
+        _results_view(an)
+        _predictions_view(an)
+        _experiment_log_view(an)
+        _seal(an)
+    except BaseException:
+        con.close()
+        raise
     return an
+
+
+def _seal(an: Analytics) -> None:
+    """From here on DuckDB reads only the files behind the views and its settings are locked."""
+    an.con.execute("SET allowed_paths = " + ("[" + ", ".join(_lit(p) for p in an.readable) + "]"))
+    an.con.execute("SET enable_external_access = false")
+    an.con.execute("SET python_enable_replacements = false")  # no scans of Python variables by name
+    an.con.execute("SET autoinstall_known_extensions = false")
+    an.con.execute("SET autoload_known_extensions = false")
+    an.con.execute("SET lock_configuration = true")
+
+
+def _unreadable(exc: Exception) -> str:
+    return f"not a readable Parquet table ({_first_line(exc)})"
 
 
 def _table_views(an: Analytics) -> None:
@@ -108,8 +154,14 @@ def _table_views(an: Analytics) -> None:
     order = [n for n in KNOWN_TABLES if n in by_name] + [n for n in by_name if n not in KNOWN_TABLES]
     for name in order:
         path = by_name[name]
-        an.con.execute(f"CREATE VIEW {_quote(name)} AS SELECT * FROM read_parquet({_lit(path)})")
-        an.views[name] = str(path.relative_to(an.ws.root))
+        shown = str(path.relative_to(an.ws.root))
+        try:
+            an.con.execute(f"CREATE VIEW {_quote(name)} AS SELECT * FROM read_parquet({_lit(path)})")
+        except duckdb.Error as exc:  # truncated or not Parquet: name it, keep the others queryable
+            an.skipped[name] = f"{shown}: {_unreadable(exc)}"
+            continue
+        an.views[name] = shown
+        an.readable.append(str(path))
 
 
 def _results_view(an: Analytics) -> None:
@@ -123,14 +175,21 @@ def _results_view(an: Analytics) -> None:
 
 def _predictions_view(an: Analytics) -> None:
     """All out-of-fold prediction files in one view, with the model they came from."""
-    files = oof_files(an.ws.results_dir)
+    res = an.ws.results_dir
+    files, schemas = [], []
+    for f in oof_files(res):
+        try:
+            schemas.append(pq.read_schema(f))
+        except Exception as exc:  # pyarrow raises several unrelated types
+            an.skipped[f"predictions: {f.parent.name}"] = f"{f.relative_to(an.ws.root)}: {_unreadable(exc)}"
+            continue
+        files.append(f)
     if not files:
         return
-    res = an.ws.results_dir
     meta = pd.DataFrame(
         {"_file": [str(f) for f in files], "result_dir": [str(f.parent.relative_to(res)) for f in files]}
     )
-    has_model_id = all("model_id" in pq.read_schema(f).names for f in files)
+    has_model_id = all("model_id" in schema.names for schema in schemas)
     an.con.register("_oof_files", meta)
     listing = "[" + ", ".join(_lit(f) for f in files) + "]"
     model_col = "" if has_model_id else "m.result_dir AS model_id, "
@@ -140,6 +199,7 @@ def _predictions_view(an: Analytics) -> None:
         f"JOIN _oof_files m ON p._file = m._file"
     )
     an.views["predictions"] = "results/*/oof_predictions.parquet"
+    an.readable.extend(str(f) for f in files)
 
 
 def _experiment_log_view(an: Analytics) -> None:
@@ -159,3 +219,4 @@ def _experiment_log_view(an: Analytics) -> None:
         f"format='newline_delimited', columns={cols}, ignore_errors=true)"
     )
     an.views["experiment_log"] = f"{EXPERIMENT_LOG_DIR}/*.jsonl"
+    an.readable.extend(str(f) for f in files)

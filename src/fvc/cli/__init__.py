@@ -7,6 +7,7 @@ one central list to edit.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import sys
@@ -15,7 +16,10 @@ import typer
 from rich.markup import escape
 
 from ..errors import FvcError
+from ..plotting import keep_matplotlib_out_of_home
 from ._common import console_err
+
+keep_matplotlib_out_of_home()  # before any command loads a plotting module
 
 app = typer.Typer(
     name="fvc",
@@ -44,6 +48,27 @@ def _command_rank(cmd) -> int:
 
 app.registered_commands.sort(key=_command_rank)
 
+ABORTED = "aborted; finished rows are kept, re-run to resume"
+
+
+class _Interrupted(Exception):
+    """Ctrl-C inside a command (Typer would turn a KeyboardInterrupt into a silent exit 130)."""
+
+
+def _interruptible(callback):
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
+    return run
+
+
+for _cmd in app.registered_commands:
+    _cmd.callback = _interruptible(_cmd.callback)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
@@ -52,8 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     except FvcError as exc:
         console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        console_err.print("aborted; finished rows are kept, re-run to resume")
+    except (_Interrupted, typer.Abort, KeyboardInterrupt):
+        console_err.print(ABORTED, highlight=False)
         sys.exit(130)
     except typer.TyperException as exc:  # usage errors: Typer's (vendored) click exceptions
         exc.show()

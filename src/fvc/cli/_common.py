@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..config import FvcConfig, load_config, save_config
+from ..config import FvcConfig, load_config, save_config, with_options
 from ..workspace import Workspace
 
 console = Console()
@@ -26,13 +26,29 @@ WorkspaceOpt = Annotated[
 ]
 
 
-def open_workspace(path: Path | None) -> tuple[Workspace, FvcConfig]:
-    """Resolve and create the workspace; write fvc.yaml on first use."""
-    ws = Workspace.resolve(path).ensure()
+def open_workspace(
+    path: Path | None, options: dict[str, Any] | None = None, save: bool = True, create: bool = True,
+) -> tuple[Workspace, FvcConfig]:
+    """Resolve the workspace, apply command-line ``options`` to its config, then create it.
+
+    ``options`` maps config keys to option values (``{"augment.per_video": 3}``,
+    None = not given). fvc.yaml and the options are validated before anything
+    is written; with ``save`` the result goes to fvc.yaml (also on first use).
+    With ``create=False`` nothing is written: the command creates the workspace
+    once its input is known to be good.
+    """
+    ws = Workspace.resolve(path)
     cfg = load_config(ws)
-    if not ws.config_path.exists():
-        save_config(ws, cfg)
-    return ws, cfg
+    changed = with_options(cfg, options or {})
+    from ..video.io import set_frame_limits  # PyAV loads only for commands that open a workspace
+
+    set_frame_limits(changed.video.max_side, changed.video.max_pixels)
+    if not create:
+        return ws, changed
+    ws.ensure()
+    if save and (changed != cfg or not ws.config_path.exists()):
+        save_config(ws, changed)
+    return ws, changed
 
 
 def print_table(title: str, rows: list[dict], columns: list[str] | None = None) -> None:

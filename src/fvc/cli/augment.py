@@ -19,15 +19,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write N deterministic augmented copies of every video (stage 1, resumable)."""
         from ..augment.stage import STAGE, run_augment
-        from ..config import save_config
         from ..stages import clear_stage
 
-        ws, cfg = open_workspace(workspace)
-        if per_video is not None:
-            cfg.augment.per_video = per_video
-        if seed is not None:
-            cfg.augment.seed = seed
-        save_config(ws, cfg)
+        ws, cfg = open_workspace(workspace, {"augment.per_video": per_video, "augment.seed": seed})
         if force:
             clear_stage(ws, STAGE)
         table, summary = run_augment(ws, cfg)

@@ -11,7 +11,7 @@ from ._common import WorkspaceOpt, console, open_workspace, print_table
 
 def index(
     workspace: WorkspaceOpt = None,
-    workers: Annotated[int, typer.Option(help="Parallel probes.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Parallel probes.")] = 2,
 ) -> None:
     """Probe every video (codec, fps, size, bitrate, keyframes) into index.parquet and plot it."""
     from ..data.explore import index_summary
@@ -33,8 +33,9 @@ def splits(
 ) -> None:
     """Make grouped, stratified folds (no cascade in two folds) into splits.parquet."""
     from ..data.splits import fold_summary, run_splits
-    ws, cfg = open_workspace(workspace)
-    table = run_splits(ws, cfg, folds=folds, seed=seed)
+    # fvc.yaml is written by run_splits, once the folds are known to fit the data.
+    ws, cfg = open_workspace(workspace, {"splits.folds": folds, "splits.seed": seed}, save=False)
+    table = run_splits(ws, cfg)
     print_table("Folds (labelled videos)", fold_summary(table).to_dict("records"))
     excluded = int((table["fold"] < 0).sum())
     console.print(f"{len(table)} videos, {excluded} without a fold -> {ws.table('splits')}")

@@ -12,7 +12,7 @@ from ._common import WorkspaceOpt, console, open_workspace
 def register(app: typer.Typer) -> None:
     @app.command("mlflow-ui")
     def mlflow_ui(
-        port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+        port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 5000,
         tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="Store to show (default: the workspace's).")] = None,
         workspace: WorkspaceOpt = None,
     ) -> None:

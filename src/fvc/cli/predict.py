@@ -16,7 +16,7 @@ def predict(
     model: Annotated[str, typer.Option("--model", "-m", help="Model id, run folder, model file, or models:/fvc-<id>@champion.")],
     workspace: WorkspaceOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    threshold: Annotated[float, typer.Option(help="Probability at or above which a video is called fake.")] = 0.5,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Probability at or above which a video is called fake.")] = 0.5,
 ) -> None:
     """Score videos with a trained model: per-video fake probability (table or --json).
 

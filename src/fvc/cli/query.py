@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str | None, typer.Option("--name", "-n", help="Run a named query (see --list).")] = None,
         list_: Annotated[bool, typer.Option("--list", help="List named queries and the views available.")] = False,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the result to .csv or .parquet.")] = None,
-        limit: Annotated[int, typer.Option(help="Rows to print (the --out file gets every row).")] = 50,
+        limit: Annotated[int, typer.Option(min=0, help="Rows to print (the --out file gets every row).")] = 50,
         show_sql: Annotated[bool, typer.Option("--show-sql", help="Print the SQL of a named query.")] = False,
         workspace: WorkspaceOpt = None,
     ) -> None:
@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
                 print_table("named queries", list_queries(an))
                 views = [{"view": k, "source": v} for k, v in an.views.items()]
                 print_table("views", views)
+                for name, why in an.skipped.items():
+                    console_err.print(f"skipped {name}: {why}", markup=False, highlight=False, soft_wrap=True)
                 return
             if (sql is None) == (name is None):
                 raise FvcError("give either SQL or --name NAME (or --list)")

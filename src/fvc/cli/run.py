@@ -27,18 +27,12 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Run setup, index, splits, augment, features, scale and train in order, resuming finished work."""
-        from ..config import save_config
         from ..errors import FvcError
         from ..pipeline import RunOptions, run_pipeline, stage_range
 
         stage_range(start, stop)  # bad names fail before any work
-        ws, cfg = open_workspace(workspace)
-        if per_video is not None:
-            cfg.augment.per_video = per_video
-        for key, value in {"size": size, "method": method, "vae": vae}.items():
-            if value is not None:
-                setattr(cfg.scale, key, value)
-        save_config(ws, cfg)
+        ws, cfg = open_workspace(workspace, {"augment.per_video": per_video, "scale.size": size,
+                                             "scale.method": method, "scale.vae": vae})
         opts = RunOptions(archives=archives, password=password, models=models, tracking=not no_tracking)
         report = run_pipeline(ws, cfg, opts, start, stop,
                               on_stage=lambda k, n, name: console.print(f"[bold]stage {k}/{n}: {name}[/]"))

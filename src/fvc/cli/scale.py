@@ -23,13 +23,11 @@ def register(app: typer.Typer) -> None:
         from ..scale.stage import STAGE, run_scale
         from ..stages import clear_stage
 
-        ws, cfg = open_workspace(workspace)
+        options = {"scale.size": size, "scale.method": method, "scale.vae": vae}
+        ws, cfg = open_workspace(workspace, options, save=False)  # saved once the stage has run
         if force:
             clear_stage(ws, STAGE)
-        table, summary = run_scale(ws, cfg, size=size, method=method, vae=vae)
-        for key, value in {"size": size, "method": method, "vae": vae}.items():
-            if value is not None:
-                setattr(cfg.scale, key, value)
+        table, summary = run_scale(ws, cfg)
         save_config(ws, cfg)
         up = int(table["is_upscaled"].fillna(False).sum())
         down = int(table["is_downscaled"].fillna(False).sum())

@@ -51,8 +51,13 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Extract the FVC archives safely and match the videos to FVC.csv / FVC_dup.csv rows."""
+        from ..config import save_config
         from ..data.setup import run_setup
 
-        ws, cfg = open_workspace(workspace)
+        # A wrong password or an unsafe archive leaves no workspace behind: run_setup
+        # creates it only after every archive has been checked.
+        ws, cfg = open_workspace(workspace, create=False)
         report = run_setup(ws, cfg, archives, password)
+        if not ws.config_path.exists():
+            save_config(ws, cfg)
         print_setup_report(report)

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
             "--cascades", help="Number of cascades (default: about videos / 2.5).")] = None,
         max_height: Annotated[int, typer.Option("--max-height", help="Largest frame height (short side), pixels.")] = 720,
         max_duration: Annotated[float, typer.Option("--max-duration", help="Longest clip, seconds.")] = 8.0,
-        workers: Annotated[int, typer.Option("--workers", help="Processes used for rendering.")] = 2,
+        workers: Annotated[int, typer.Option("--workers", min=1, help="Processes used for rendering.")] = 2,
         keep_videos: Annotated[bool, typer.Option(
             "--keep-videos", help="Also leave the plain video files in OUT/videos.")] = False,
     ) -> None:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..workspace import atomic_path  # noqa: E402
+from ..plotting import pyplot
+from ..workspace import atomic_path
 
 LABEL_COLOURS = {"fake": "#d62728", "real": "#1f77b4", "uncertain": "#7f7f7f", "debunked": "#9467bd", "parody": "#ff7f0e"}
 
@@ -40,7 +37,7 @@ def index_summary(index: pd.DataFrame) -> list[dict]:
 def _save(fig, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -52,6 +49,7 @@ def _stacked(table: pd.DataFrame, ax, title: str) -> None:
 
 def write_exploration_plots(index: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     """Resolution scatter, duration and fps histograms, class/platform/codec bars, cascade sizes."""
+    plt = pyplot()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ok = index[index["error"].isna()] if "error" in index.columns else index

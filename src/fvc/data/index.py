@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FvcError, VideoError
-from ..video.io import open_video
+from ..video.io import FrameLimits, open_video
 
 PROBE_COLUMNS = [
     "container", "codec", "profile", "pix_fmt", "width", "height", "rotation", "fps",
@@ -49,11 +49,11 @@ def _rotation(path: Path) -> int:
     return 0
 
 
-def probe_video(path: str | Path) -> dict[str, Any]:
-    """Probe one video file; raises VideoError if it cannot be read."""
+def probe_video(path: str | Path, limits: FrameLimits | None = None) -> dict[str, Any]:
+    """Probe one video file; raises VideoError if it cannot be read or its frames are over ``limits``."""
     path = Path(path)
     out: dict[str, Any] = {}
-    with open_video(path) as container:
+    with open_video(path, limits) as container:
         vs = container.streams.video[0]
         cc = vs.codec_context
         out["container"] = container.format.name
@@ -117,13 +117,13 @@ def probe_video(path: str | Path) -> dict[str, Any]:
     return out
 
 
-def _probe_row(row: dict[str, Any], root: Path) -> dict[str, Any]:
+def _probe_row(row: dict[str, Any], root: Path, limits: FrameLimits | None = None) -> dict[str, Any]:
     path = Path(row["path"])
     if not path.is_absolute():
         path = root / path
     result = dict(row)
     try:
-        result.update(probe_video(path))
+        result.update(probe_video(path, limits))
         result["error"] = None
     except FvcError as exc:
         result["error"] = str(exc)
@@ -132,11 +132,19 @@ def _probe_row(row: dict[str, Any], root: Path) -> dict[str, Any]:
     return result
 
 
-def build_index(videos: pd.DataFrame, root: Path, workers: int = 2) -> pd.DataFrame:
-    """Probe every row of the ``videos`` table (from setup); one output row per video."""
+def build_index(
+    videos: pd.DataFrame, root: Path, workers: int = 2, limits: FrameLimits | None = None,
+) -> pd.DataFrame:
+    """Probe every row of the ``videos`` table (from setup); one output row per video.
+
+    A video whose frames are over ``limits`` becomes an error row, so no stage decodes it.
+    """
     rows = videos.to_dict("records")
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(pool.map(lambda r: _probe_row(r, root), rows))
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        results = list(pool.map(lambda r: _probe_row(r, root, limits), rows))
+    finally:  # on Ctrl-C, drop the queued probes instead of finishing them all first
+        pool.shutdown(wait=True, cancel_futures=True)
     df = pd.DataFrame(results)
     for col in PROBE_COLUMNS + ["error"]:
         if col not in df.columns:
@@ -158,7 +166,8 @@ def run_index(ws, cfg, workers: int = 2, plots: bool = True):
     from .explore import write_exploration_plots
 
     videos = ws.read("videos")
-    index = build_index(videos, ws.root, workers=workers)
+    limits = FrameLimits(cfg.video.max_side, cfg.video.max_pixels)
+    index = build_index(videos, ws.root, workers=workers, limits=limits)
     ws.write("index", index)
     failed = int(index["error"].notna().sum())
     summary = StageSummary(stage="index", done=len(index) - failed, failed=failed, table=ws.table("index"))

@@ -39,26 +39,76 @@ def parse_platform_id(url: str) -> tuple[str, str | None]:
     return "other", None
 
 
-def read_metadata_csv(path: str | Path, label_map: dict[str, int | None] | None = None) -> pd.DataFrame:
-    """Read one FVC-format CSV into a typed table, or raise a one-line InputError."""
-    path = Path(path)
-    label_map = label_map if label_map is not None else DataConfig().label_map
+def _csv_cause(exc: csv.Error) -> str:
+    """The real cause behind the csv module's terse messages."""
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return "unterminated quote: the quoted field opened on this line never closes"
+    if "field larger than field limit" in text:
+        return f"a field runs past {csv.field_size_limit()} characters: an unterminated quote on this line?"
+    if "expected after" in text:
+        return "text after a closing quote (quote the whole field and double any quote inside it)"
+    if "NUL" in text:
+        return "contains a NUL byte (not a text CSV)"
+    return f"malformed CSV ({text})"
+
+
+def _read_records(path: Path) -> list[tuple[int, list[str]]]:
+    """``(line where the record starts, fields)`` per non-blank record, strictly parsed."""
+    records: list[tuple[int, list[str]]] = []
+    start = 1
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            missing = [c for c in REQUIRED_COLUMNS if c not in header]
-            if missing:
-                raise InputError(path, f"missing column(s) {', '.join(missing)}; expected {','.join(REQUIRED_COLUMNS)}")
-            raw_rows = [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in reader]
+            reader = csv.reader(fh, strict=True)
+            for fields in reader:
+                if fields:
+                    records.append((start, fields))
+                start = reader.line_num + 1
     except UnicodeDecodeError as exc:
         raise InputError(path, f"not UTF-8 text ({exc.reason})") from exc
     except csv.Error as exc:
-        raise InputError(path, f"malformed CSV ({exc})") from exc
+        raise InputError(f"{path}:{start}", _csv_cause(exc)) from exc
+    return records
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    duplicated = [name or "(empty)" for name, n in seen.items() if n > 1]
+    if duplicated:
+        raise InputError(path, f"duplicate column(s) {', '.join(duplicated)}; expected {','.join(REQUIRED_COLUMNS)}")
+    unknown = [name or "(empty)" for name in header if name not in REQUIRED_COLUMNS]
+    if unknown:
+        raise InputError(path, f"unknown column(s) {', '.join(unknown)}; expected {','.join(REQUIRED_COLUMNS)}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)}; expected {','.join(REQUIRED_COLUMNS)}")
+
+
+def read_metadata_csv(path: str | Path, label_map: dict[str, int | None] | None = None) -> pd.DataFrame:
+    """Read one FVC-format CSV into a typed table, or raise a one-line InputError.
+
+    The header must name exactly ``cascade_id,video_url,label`` (any order);
+    every record must have one field per column. Errors name the file and line.
+    """
+    path = Path(path)
+    label_map = label_map if label_map is not None else DataConfig().label_map
+    records = _read_records(path)
+    if not records:
+        raise InputError(path, f"empty file; expected a header {','.join(REQUIRED_COLUMNS)}")
+    header = [h.strip() for h in records[0][1]]
+    _check_header(path, header)
+    raw_rows: list[tuple[int, dict[str, str]]] = []
+    for line, fields in records[1:]:
+        if len(fields) != len(header):
+            hint = " (an unquoted comma inside a field?)" if len(fields) > len(header) else ""
+            raise InputError(f"{path}:{line}", f"{len(fields)} fields, expected {len(header)}{hint}")
+        raw_rows.append((line, {k: v.strip() for k, v in zip(header, fields)}))
 
     source = CSV_SOURCES.get(path.name, path.stem)
     rows = []
-    for line_no, r in enumerate(raw_rows, start=2):
+    for k, (line_no, r) in enumerate(raw_rows):
         label_raw = r["label"].lower()
         if label_raw not in label_map:
             known = ", ".join(sorted(label_map))
@@ -68,7 +118,7 @@ def read_metadata_csv(path: str | Path, label_map: dict[str, int | None] | None 
         platform, platform_id = parse_platform_id(r["video_url"])
         rows.append(
             {
-                "row_id": f"{source}:{line_no - 2}",
+                "row_id": f"{source}:{k}",
                 "source": source,
                 "cascade_id": r["cascade_id"],
                 "video_url": r["video_url"],

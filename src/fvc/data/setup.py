@@ -115,14 +115,15 @@ def run_setup(ws: Workspace, cfg: FvcConfig, archives_dir: str | Path, password:
     if not src.is_dir():
         raise InputError(src, "not a folder (pass the folder holding FVC1.zip ... Metadata.zip, or the videos and CSVs)")
     check_label_map(cfg.data.label_map)
-    ws.ensure()
     video_zips, meta_zip, other_zips = _find_zips(src)
 
     password = password_from_env(password)
     report = SetupReport(mode="archives" if video_zips else "folder", ignored_archives=[str(p) for p in other_zips])
-    # Validate every archive (entries and password) before extracting any of them.
+    # Validate every archive (entries and password) before extracting any of them,
+    # and before the workspace is created: a wrong password leaves nothing behind.
     preps = [prepare_archive(z, ws.raw_dir / z.stem, cfg.data, password) for z in video_zips]
     meta_prep = prepare_archive(meta_zip, ws.metadata_dir, cfg.data, password) if meta_zip else None
+    ws.ensure()
 
     # The CSVs first: a malformed CSV stops setup before gigabytes are extracted.
     if meta_prep is not None:

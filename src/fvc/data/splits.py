@@ -92,14 +92,15 @@ def fold_summary(splits: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_splits(ws, cfg, folds: int | None = None, seed: int | None = None) -> pd.DataFrame:
-    """Make folds from the ``index`` table and write ``splits``; CLI options override the config."""
-    from ..config import save_config
+    """Make folds from the ``index`` table and write ``splits``; CLI options override the config.
 
-    if folds is not None:
-        cfg.splits.folds = folds
-    if seed is not None:
-        cfg.splits.seed = seed
-    save_config(ws, cfg)
+    The options are validated and the folds made before fvc.yaml is saved, so
+    a fold count the data cannot support is never persisted.
+    """
+    from ..config import save_config, with_options
+
+    cfg = with_options(cfg, {"splits.folds": folds, "splits.seed": seed})
     splits = make_splits(ws.read("index"), folds=cfg.splits.folds, seed=cfg.splits.seed)
+    save_config(ws, cfg)
     ws.write("splits", splits)
     return splits

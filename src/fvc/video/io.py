@@ -8,18 +8,55 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
+from ..config import MAX_FRAME_PIXELS, MAX_FRAME_SIDE
 from ..errors import VideoError
 
 
+@dataclass(frozen=True)
+class FrameLimits:
+    """The largest frames any stage decodes, checked from the stream header (``video`` in fvc.yaml)."""
+
+    max_side: int = MAX_FRAME_SIDE  # longer side, pixels
+    max_pixels: int = MAX_FRAME_PIXELS  # width x height
+
+    def check(self, path: str | Path, width: int, height: int) -> None:
+        """Raise a one-line VideoError when a ``width`` x ``height`` frame is over the limits."""
+        if max(width, height) > self.max_side or width * height > self.max_pixels:
+            raise VideoError(
+                path,
+                f"frame size {width}x{height} is over the limit (longer side {self.max_side}, "
+                f"{self.max_pixels} pixels; raise video.max_side / video.max_pixels in fvc.yaml to allow it)",
+            )
+
+
+_limits = FrameLimits()
+
+
+def set_frame_limits(max_side: int, max_pixels: int) -> FrameLimits:
+    """Set this process's limits (from the workspace's config); returns the previous ones."""
+    global _limits
+    previous, _limits = _limits, FrameLimits(int(max_side), int(max_pixels))
+    return previous
+
+
+def frame_limits() -> FrameLimits:
+    return _limits
+
+
 @contextlib.contextmanager
-def open_video(path: str | Path) -> Iterator[av.container.InputContainer]:
-    """Open a container that has a video stream, or raise a one-line VideoError."""
+def open_video(path: str | Path, limits: FrameLimits | None = None) -> Iterator[av.container.InputContainer]:
+    """Open a container that has a video stream, or raise a one-line VideoError.
+
+    Frames larger than ``limits`` (default: this process's, see ``set_frame_limits``)
+    are refused from the stream header, before anything is decoded.
+    """
     path = Path(path)
     if not path.exists():
         raise VideoError(path, "file not found")
@@ -32,6 +69,8 @@ def open_video(path: str | Path) -> Iterator[av.container.InputContainer]:
     try:
         if not container.streams.video:
             raise VideoError(path, "no video stream")
+        cc = container.streams.video[0].codec_context
+        (limits or _limits).check(path, int(cc.width or 0), int(cc.height or 0))
         yield container
     finally:
         container.close()
