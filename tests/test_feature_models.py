@@ -42,7 +42,7 @@ def test_register_rejects_a_taken_name():
         ModelEntry("zz", "x", "other", e.builder, e.presets, e.data, "-")
 
 
-@pytest.mark.parametrize("model_id", [m for m in FEATURE_IDS if m != "5alpha"])
+@pytest.mark.parametrize("model_id", [e.id for e in list_models("features") if e.data.stages == (2,)])
 def test_every_stage2_model_trains_and_saves(tmp_path, model_id):
     ws = make_ws(tmp_path / "ws", n=40, signal=3.0)
     rc = default_run_config(model_id)

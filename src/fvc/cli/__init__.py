@@ -1,15 +1,13 @@
 """The ``fvc`` command line: a thin Typer app over the package.
 
-Each module in this folder (not starting with ``_``) defines ``register(app)``
-and adds its commands, so areas of the CLI live beside each other without
-one central list to edit.
+Each command module in this folder defines ``register(app)`` and adds its
+commands; modules import their heavy dependencies inside the commands, so
+``fvc --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
 import sys
 
 import typer
@@ -30,9 +28,12 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if not _info.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_info.name}").register(app)
+from . import (augment, data, features, mlflow_ui, models, predict, promote, query, report, run,  # noqa: E402
+               scale, setup, synth, train)
+
+for _module in (augment, data, features, mlflow_ui, models, predict, promote, query, report, run, scale, setup,
+                synth, train):
+    _module.register(app)
 
 # `fvc --help` lists commands in pipeline order; commands not named here follow.
 COMMAND_ORDER = [
