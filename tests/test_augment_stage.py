@@ -128,5 +128,5 @@ def test_negative_per_video_is_input_error(tmp_path):
     from fvc.errors import InputError
 
     ws = make_workspace(tmp_path / "ws", n=1)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="--per-video: must be >= 0"):
         run_augment(ws, FvcConfig(), per_video=-1)

@@ -39,9 +39,9 @@ def test_content_box_letterbox():
 
 
 def test_spec_validation():
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"clip spec: mode must be one of .*got 'stretch'"):
         ClipSpec(mode="stretch")
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"clip spec: frames must be in 1\.\.64, got 0"):
         ClipSpec(frames=0)
 
 

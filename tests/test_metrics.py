@@ -44,9 +44,9 @@ def test_one_class_fold_gives_nan_auc_not_a_crash():
 
 
 def test_bad_input_rejected():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"y_true has \(2,\) values, y_prob has \(1,\)"):
         binary_metrics([0, 1], [0.5])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="y_prob contains NaN or infinite values"):
         binary_metrics([0, 1], [0.5, float("nan")])
 
 

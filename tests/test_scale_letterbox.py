@@ -50,7 +50,7 @@ def test_geometry(w, h, nw, nh):
 def test_check_size():
     assert check_size(256) == 256
     for bad in (255, 8):
-        with pytest.raises(InputError):
+        with pytest.raises(InputError, match=rf"--size: must be an even number >= 16 .*got {bad}$"):
             check_size(bad)
 
 

@@ -68,10 +68,10 @@ def test_archives_need_the_password_and_hold_every_video(corpus):
             assert infos and all(i.flag_bits & 1 for i in infos)
             with zipfile.ZipFile(out / a) as raw:  # the stdlib shows the raw method: 99 = WinZip AES
                 methods.add("aes" if raw.infolist()[0].compress_type == 99 else "zipcrypto")
-            with pytest.raises(RuntimeError):
+            with pytest.raises(RuntimeError, match="password"):
                 zf.read(infos[0].filename)  # no password
             zf.setpassword(b"wrong")
-            with pytest.raises(RuntimeError):
+            with pytest.raises(RuntimeError, match="Bad password"):
                 zf.read(infos[0].filename)
             zf.setpassword(b"pw")
             data = zf.read(infos[0].filename)

@@ -17,7 +17,7 @@ def test_resolve_prefers_argument_then_env(tmp_path, monkeypatch):
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     target = tmp_path / "t.txt"
     atomic_write_text(target, "old")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="crash mid-write"):
         with atomic_path(target) as tmp:
             tmp.write_text("half")
             raise RuntimeError("crash mid-write")
