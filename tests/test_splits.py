@@ -82,3 +82,34 @@ def test_too_few_groups_is_a_clear_error():
     df = pd.DataFrame({"video_id": ["a", "b"], "cascade_id": ["f0", "r0"], "label": pd.array([1, 0], dtype="Int64")})
     with pytest.raises(InputError, match="fewer than 5 folds"):
         make_splits(df, folds=5)
+
+
+# (real, fake) videos per cascade group, largest first: a minority of fakes, fakes concentrated in a few
+# mixed groups (originals beside their fakes). StratifiedGroupKFold left a fold 4-6 points off here.
+UNEVEN_GROUPS = [
+    (112, 53), (102, 0), (41, 48), (14, 73), (80, 0), (70, 0), (12, 56), (52, 0), (30, 0), (27, 0), (27, 0),
+    (4, 22), (26, 0), (7, 17), (21, 0), (21, 0), (3, 15), (17, 0), (1, 11), (8, 0), (8, 0), (7, 0), (7, 0),
+    (6, 0), (5, 0), (5, 0), (5, 0), (4, 0), (1, 2), (1, 2), (1, 2), (3, 0), (1, 1), (2, 0), (2, 0), (2, 0),
+    (0, 1), (0, 1), (1, 0), (1, 0), (1, 0), (1, 0), (1, 0),
+]
+
+
+def test_uneven_mixed_groups_still_give_balanced_folds():
+    rows = [{"video_id": f"g{k}_{lab}{j}", "cascade_id": f"g{k}", "label": lab}
+            for k, (n_real, n_fake) in enumerate(UNEVEN_GROUPS)
+            for lab, n in ((0, n_real), (1, n_fake)) for j in range(n)]
+    index = pd.DataFrame(rows)
+    index["label"] = index["label"].astype("Int64")
+    overall = float(index["label"].mean())
+    for seed in range(5):
+        summary = fold_summary(make_splits(index, folds=4, seed=seed))
+        assert (summary["fake_share"] - overall).abs().max() < 0.02, (seed, summary)
+        assert summary["videos"].max() < 1.05 * summary["videos"].min()
+
+
+def test_a_label_with_no_groups_is_a_clear_error():
+    # every video of the fake cascade is unlabelled or an original: no fake left to put in a fold
+    df = pd.DataFrame({"video_id": [f"v{i}" for i in range(6)], "cascade_id": ["f0", "f0", "r0", "r1", "r2", "r3"],
+                       "label": pd.array([pd.NA, 0, 0, 0, 0, 0], dtype="Int64")})
+    with pytest.raises(InputError, match="label 1 has only 0 cascade groups, fewer than 2 folds"):
+        make_splits(df, folds=2)
