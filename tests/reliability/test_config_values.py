@@ -13,14 +13,6 @@ from fvc.errors import InputError
 from fvc.workspace import Workspace
 
 
-def fvc(capsys, *args: str) -> tuple[int, str, str]:
-    from fvc.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
-
 
 def one_line_error(code: int, err: str) -> str:
     assert code == 2, err
@@ -55,34 +47,34 @@ def ws(tmp_path) -> Workspace:
         (["run", "--size", "255"], r"--size: invalid value 255 for scale\.size: .*multiple of 2"),
     ],
 )
-def test_invalid_option_is_one_line_and_fvc_yaml_is_unchanged(ws, capsys, argv, problem):
+def test_invalid_option_is_one_line_and_fvc_yaml_is_unchanged(ws, fvc, argv, problem):
     before = ws.config_path.read_bytes()
-    code, _, err = fvc(capsys, *argv, "-w", str(ws.root))
+    code, _, err = fvc(*argv, "-w", str(ws.root))
     assert re.search(problem, one_line_error(code, err))
     assert ws.config_path.read_bytes() == before
     assert not ws.has("splits")
     # and the next command that never named the option still works
-    code, _, err = fvc(capsys, "splits", "-w", str(ws.root))
+    code, _, err = fvc("splits", "-w", str(ws.root))
     assert code == 0, err
 
 
-def test_valid_folds_are_saved_after_the_splits_are_made(ws, capsys):
-    code, _, err = fvc(capsys, "splits", "--folds", "2", "--seed", "9", "-w", str(ws.root))
+def test_valid_folds_are_saved_after_the_splits_are_made(ws, fvc):
+    code, _, err = fvc("splits", "--folds", "2", "--seed", "9", "-w", str(ws.root))
     assert code == 0, err
     assert load_config(ws).splits.folds == 2 and load_config(ws).splits.seed == 9
     assert sorted(ws.read("splits")["fold"].unique()) == [0, 1]
 
 
-def test_invalid_option_on_a_new_workspace_creates_nothing(tmp_path, capsys):
+def test_invalid_option_on_a_new_workspace_creates_nothing(tmp_path, fvc):
     target = tmp_path / "new-ws"
-    code, _, err = fvc(capsys, "augment", "--per-video", "-3", "-w", str(target))
+    code, _, err = fvc("augment", "--per-video", "-3", "-w", str(target))
     one_line_error(code, err)
     assert not target.exists()
 
 
-def test_usage_limits_on_options_that_are_not_saved(tmp_path, capsys):
+def test_usage_limits_on_options_that_are_not_saved(tmp_path, fvc):
     for argv in (["index", "--workers", "0"], ["train", "--folds", "1"], ["query", "--limit", "-1", "SELECT 1"]):
-        code, _, err = fvc(capsys, *argv, "-w", str(tmp_path / "x"))
+        code, _, err = fvc(*argv, "-w", str(tmp_path / "x"))
         assert code == 2 and "Invalid value for" in err and "Traceback" not in err
     assert not (tmp_path / "x").exists()
 
@@ -112,9 +104,9 @@ def test_invalid_fvc_yaml_values(tmp_path, text, where):
     assert "\n" not in str(err.value)
 
 
-def test_fvc_yaml_of_random_bytes_is_one_line(ws, capsys):
+def test_fvc_yaml_of_random_bytes_is_one_line(ws, fvc):
     ws.config_path.write_bytes(bytes(range(128, 256)) * 4)
-    code, _, err = fvc(capsys, "splits", "-w", str(ws.root))
+    code, _, err = fvc("splits", "-w", str(ws.root))
     line = one_line_error(code, err)
     assert "fvc.yaml: cannot read config: not UTF-8 text" in line
 

@@ -13,14 +13,6 @@ from fvc.workspace import Workspace
 SECRET = "SECRET-7f3a"
 
 
-def fvc(capsys, *args: str) -> tuple[int, str, str]:
-    from fvc.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
-
 
 @pytest.fixture
 def ws(tmp_path) -> Workspace:
@@ -32,18 +24,18 @@ def ws(tmp_path) -> Workspace:
     return ws
 
 
-def test_truncated_table_is_named_and_skipped(ws, capsys, monkeypatch):
+def test_truncated_table_is_named_and_skipped(ws, fvc, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     path = ws.table("splits")
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    code, out, err = fvc(capsys, "query", "--list", "-w", str(ws.root))
+    code, out, err = fvc("query", "--list", "-w", str(ws.root))
     assert code == 0, err
     assert "Traceback" not in err
     assert "skipped splits: tables/splits.parquet: not a readable Parquet table" in err
     assert "index" in out
-    code, out, err = fvc(capsys, "query", 'SELECT count(*) AS n FROM "index"', "-w", str(ws.root))
+    code, out, err = fvc("query", 'SELECT count(*) AS n FROM "index"', "-w", str(ws.root))
     assert code == 0 and " 3 " in out
-    code, out, err = fvc(capsys, "query", "SELECT * FROM splits", "-w", str(ws.root))
+    code, out, err = fvc("query", "SELECT * FROM splits", "-w", str(ws.root))
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "table 'splits' is unreadable and was skipped" in err
 
@@ -75,11 +67,11 @@ def test_truncated_prediction_file_is_skipped(ws):
         "EXPORT DATABASE '{tmp}/export'",
     ],
 )
-def test_writing_or_reconfiguring_sql_is_refused_in_one_line(ws, capsys, sql):
+def test_writing_or_reconfiguring_sql_is_refused_in_one_line(ws, fvc, sql):
     tmp = ws.root.parent
     table = ws.table("index")
     before = set(tmp.rglob("*")), table.read_bytes()
-    code, out, err = fvc(capsys, "query", sql.format(tmp=tmp, table=table), "-w", str(ws.root))
+    code, out, err = fvc("query", sql.format(tmp=tmp, table=table), "-w", str(ws.root))
     assert code == 2, (out, err)
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "only read-only SELECT queries run here" in err
@@ -98,9 +90,9 @@ def test_writing_or_reconfiguring_sql_is_refused_in_one_line(ws, capsys, sql):
         "read_csv('/etc/passwd')",
     ],
 )
-def test_files_outside_the_views_cannot_be_read(ws, capsys, source):
+def test_files_outside_the_views_cannot_be_read(ws, fvc, source):
     tmp = ws.root.parent
-    code, out, err = fvc(capsys, "query", f"SELECT * FROM {source.format(tmp=tmp)}", "-w", str(ws.root))
+    code, out, err = fvc("query", f"SELECT * FROM {source.format(tmp=tmp)}", "-w", str(ws.root))
     assert code == 2
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "refused: queries read the workspace views only" in err
@@ -114,11 +106,11 @@ def test_python_variables_are_not_tables(ws):
             an.sql("SELECT * FROM secret_frame")
 
 
-def test_read_only_queries_still_work(ws, capsys, tmp_path, monkeypatch):
+def test_read_only_queries_still_work(ws, fvc, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     sql = 'SELECT i.video_id, s.fold FROM "index" i JOIN splits s USING (video_id) ORDER BY 1'
     dest = tmp_path / "joined.csv"
-    code, out, err = fvc(capsys, "query", sql, "--out", str(dest), "-w", str(ws.root))
+    code, out, err = fvc("query", sql, "--out", str(dest), "-w", str(ws.root))
     assert code == 0, err
     assert pd.read_csv(dest).values.tolist() == [["a", 0], ["b", 1], ["c", 0]]
     with connect(ws) as an:
