@@ -45,3 +45,17 @@ def make_video(tmp_path):
 def write_csv(path: Path, rows: list[tuple[str, str, str]], header: str = "cascade_id,video_url,label") -> Path:
     path.write_text(header + "\n" + "".join(f"{c},{u},{lab}\n" for c, u, lab in rows), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def fvc(capsys):
+    """Run the CLI in-process through ``main()``, as the console script does: ``(exit code, stdout, stderr)``."""
+    from fvc.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exc:
+            main(list(args))
+        out = capsys.readouterr()
+        return exc.value.code, out.out, out.err
+
+    return run
