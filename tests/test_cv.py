@@ -173,3 +173,37 @@ def test_unknown_fold_and_missing_table_errors(tmp_path):
         _run(ws, folds=[7])
     with pytest.raises(InputError, match="fvc features --stage 4"):
         _run(ws, model="5alpha", feature_stages=[2, 4])
+
+
+def test_finished_folds_are_not_refitted_unless_forced(tmp_path, monkeypatch):
+    ws = make_ws(tmp_path / "ws", n=40)
+    calls = []
+    orig = feature_adapter.grouped_search
+
+    def spy(est, grid, X, *a, **kw):
+        calls.append(len(X))
+        return orig(est, grid, X, *a, **kw)
+
+    monkeypatch.setattr(feature_adapter, "grouped_search", spy)
+    first = _run(ws, grid={})
+    assert len(calls) == 6  # 5 folds + the final refit
+    calls.clear()
+    again = _run(ws, grid={})
+    assert calls == [40]  # only the final refit; every fold's predictions came from its saved result
+    pd.testing.assert_frame_equal(first.oof, again.oof)
+    calls.clear()
+    run_experiment(ws, FvcConfig(), RunConfig(model="5a", grid={}), [], force=True)
+    assert len(calls) == 6
+
+
+def test_remade_folds_reach_training_even_when_stage_tables_keep_old_ones(tmp_path):
+    """The features table still says fold 0-4; splits now has 2 folds: training must use the 2 folds."""
+    ws = make_ws(tmp_path / "ws", n=40)
+    _run(ws, grid={})
+    sp = ws.read("splits")
+    sp["fold"] = (sp.index // 2) % 2  # pairs are one group (one real, one fake)
+    ws.write("splits", sp)
+    res = _run(ws, grid={})
+    assert sorted(res.oof["fold"].unique()) == [0, 1] and len(res.fold_metrics) == 2
+    truth = dict(zip(sp["video_id"], sp["fold"]))
+    assert (res.oof["source_video_id"].map(truth) == res.oof["fold"]).all()

@@ -22,6 +22,7 @@ def train(
     save_config: Annotated[Path | None, typer.Option("--save-config", help="Also write the RunConfig YAML here.")] = None,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow tracking URI (default: workspace store).")] = None,
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log to MLflow / the experiment log.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Recompute every fold, ignoring finished ones.")] = False,
     no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Deep models: train from scratch, no pretrained weights.")] = False,
 ) -> None:
     """Cross-validate models on the grouped folds; write results/<model>/ and the final model.
@@ -61,7 +62,7 @@ def train(
             raise InputError("--save-config", "needs a single model")
         rcs[0].save(save_config)
     observers = build_observers(ws, tracking=not no_tracking, tracking_uri=tracking_uri, console=console_err)
-    results = [run_experiment(ws, cfg, rc, observers) for rc in rcs]
+    results = [run_experiment(ws, cfg, rc, observers, force=force) for rc in rcs]
     rows = [{"model": r.model_id, "preset": r.summary.get("preset"), "roc_auc": r.mean.get("roc_auc"),
              "roc_auc_std": r.std.get("roc_auc"), "pr_auc": r.mean.get("pr_auc"), "accuracy": r.mean.get("accuracy"),
              "eer": r.mean.get("eer"), "failed": r.n_failed_videos, "config": r.config_hash} for r in results]
