@@ -22,10 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from .augment.render import EncodeSettings
+from .data.index import probe_video
 
 from .errors import FvcError, InputError
+from .features.extract import feature_columns, video_features
 from .models import get_model
 from .models.saved import MODEL_FILES, load_model
+from .scale.letterbox import letterbox_video
+from .training.clips import content_box, decode_clips
 from .workspace import Workspace
 
 
@@ -97,18 +104,14 @@ class Predictor:
 
     def _scaled(self, src: Path, tmp: Path):
         """Stage 3 for one file: letterbox to the card's size, re-encoded as ``fvc scale`` did in training."""
-        from .augment.render import EncodeSettings
-        from .scale.letterbox import letterbox_video
-
         sc = self.card.scale_config
         dst = tmp / "scaled.mp4"
         info = letterbox_video(src, dst, sc.size, EncodeSettings.deterministic(sc.preset, sc.crf))
         return dst, info["geometry"]
 
     def _deep(self, path: Path, tmp: Path) -> tuple[float, int]:
-        import torch
+        import torch  # heavy: only deep models need it (training.dataset imports it too)
 
-        from .training.clips import content_box, decode_clips
         from .training.dataset import collate_clips, make_item
 
         scaled, g = self._scaled(path, tmp)
@@ -125,11 +128,6 @@ class Predictor:
         return float(np.mean(1.0 / (1.0 + np.exp(-logits)))), len(clips)
 
     def _features(self, path: Path, tmp: Path) -> tuple[float, int]:
-        import pandas as pd
-
-        from .data.index import probe_video
-        from .features.extract import feature_columns, video_features
-
         fcfg = self.card.features_config
         row = video_features(path, probe_video(path), fcfg)
         if 4 in self.data.stages:

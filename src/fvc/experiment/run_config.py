@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..config import load_yaml_model, stable_hash
 from ..errors import InputError
 from ..models import get_model
-from ..workspace import Workspace
+from ..workspace import Workspace, atomic_write_text
 
 
 class RunConfig(BaseModel):
@@ -53,8 +53,6 @@ class RunConfig(BaseModel):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
     def save(self, path: str | Path) -> Path:
-        from ..workspace import atomic_write_text
-
         return atomic_write_text(path, self.to_yaml())
 
     @classmethod

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 
@@ -112,8 +113,6 @@ class FeatureModel:
 
 
 def save_feature_model(folder: Path, model: FeatureModel, card: ModelCard) -> Path:
-    import joblib
-
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / FEATURE_FILE
     with atomic_path(path) as tmp:
@@ -125,7 +124,7 @@ def save_feature_model(folder: Path, model: FeatureModel, card: ModelCard) -> Pa
 
 def save_deep_model(folder: Path, model, card: ModelCard) -> Path:
     """Weights and the card; the card's ``model_kwargs`` rebuild the network without pretrained weights."""
-    import torch
+    import torch  # heavy: feature-model users never load it
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / DEEP_FILE
@@ -150,8 +149,6 @@ def load_model(path: str | Path) -> tuple[Any, ModelCard]:
     card = ModelCard.load(path.with_name(CARD_FILE))
     if path.suffix == ".pt":
         return _load_deep(path, card), card
-    import joblib
-
     try:
         model = joblib.load(path)
     except Exception as exc:  # a truncated or foreign pickle: name the file
@@ -162,7 +159,7 @@ def load_model(path: str | Path) -> tuple[Any, ModelCard]:
 
 
 def _load_deep(path: Path, card: ModelCard):
-    import torch
+    import torch  # heavy: feature-model users never load it
 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)

@@ -16,6 +16,8 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from ..errors import FvcError, InputError
+from ..models.saved import CARD_FILE, ModelCard
+from ..predict import Predictor
 from .requirements import pinned_requirements
 
 MODEL_KEY = "model"
@@ -31,8 +33,6 @@ class FvcDeepPyfunc(PythonModel):
     """An fvc deep model as pyfunc; one probability per row of ``path``."""
 
     def load_context(self, context) -> None:
-        from ..predict import Predictor
-
         self.predictor = Predictor(Path(context.artifacts[MODEL_KEY]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
@@ -64,8 +64,6 @@ def deep_input_example() -> pd.DataFrame:
 
 def deep_artifacts(model_path: Path) -> dict[str, str]:
     """The weights and their model card as pyfunc artifacts."""
-    from ..models.saved import CARD_FILE, ModelCard
-
     model_path = Path(model_path)
     if not model_path.exists():
         raise InputError(model_path, "final model file not found; cannot log it to MLflow")

@@ -17,10 +17,13 @@ from typing import Any
 import pandas as pd
 
 from ..training.events import TrainObserver
+from ..training.metrics import aggregate_by_video
 from ..workspace import Workspace
 from .fingerprint import git_commit, package_version
 from .mlflow_store import DEFAULT_EXPERIMENT, TrackingStore, open_store
+from .export import export_runs
 from .model_registry import log_final_model, warm_up
+from .plots import confusion_png, roc_png
 
 PARAM_MAX = 6000  # MLflow's limit on a param value
 PLOTS_DIR = "plots"
@@ -250,9 +253,6 @@ class MlflowObserver(TrainObserver):
         oof_path = artifacts.get("oof_predictions")
         if oof_path is None or not Path(oof_path).exists():
             return
-        from ..training.metrics import aggregate_by_video
-        from .plots import confusion_png, roc_png
-
         oof = pd.read_parquet(oof_path)
         if summary.get("level", "video") == "video" and "source_video_id" in oof.columns:
             oof = aggregate_by_video(oof, key="source_video_id")
@@ -273,7 +273,5 @@ class MlflowObserver(TrainObserver):
                 self.client.set_terminated(run_id, status)
         self.client.set_terminated(self.parent_id, status)
         if self.export and self.store.is_local:
-            from .export import export_runs
-
             export_runs(self.ws, self.store)
         self.parent_id = None

@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FvcError, InputError
+from ..models.saved import CARD_FILE, load_model
 from ..predict import resolve_model_path
 from ..workspace import Workspace
 from .deep_model import FvcDeepPyfunc, deep_artifacts, deep_input_example, deep_requirements, deep_signature
-from .mlflow_store import TrackingStore, quiet_mlflow_env
+from .mlflow_store import TrackingStore, open_store, quiet_mlflow_env
 from .requirements import pip_requirements
 
 quiet_mlflow_env()
@@ -48,8 +49,6 @@ class FvcPyfunc(PythonModel):
     """A fitted fvc feature model as pyfunc: feature columns in, fake probability out."""
 
     def load_context(self, context) -> None:
-        from ..models.saved import load_model
-
         self.model, self.card = load_model(Path(context.artifacts[MODEL_ARTIFACT]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
@@ -151,8 +150,6 @@ def version_tags(model_id: str, run_id: str, summary: dict[str, Any]) -> dict[st
 def _feature_model_kwargs(ws: Workspace, model_path: Path) -> dict[str, Any]:
     """pyfunc arguments for a feature model: model and card, requirements, signature from training rows."""
     from mlflow.models import infer_signature
-
-    from ..models.saved import CARD_FILE, load_model
 
     model, _ = load_model(model_path)
     example = model.input_example
@@ -305,6 +302,4 @@ def resolve_model_ref(ws: Workspace, ref: str, tracking_uri: str | None = None) 
     model id, run folder or model file as :func:`fvc.predict.resolve_model_path` reads them."""
     if not is_model_uri(ref):
         return resolve_model_path(ref, ws)
-    from .mlflow_store import open_store
-
     return resolve_model_uri(open_store(ws, tracking_uri), ref).model_path
