@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from ._common import WorkspaceOpt, console, console_err, open_workspace, print_table
+from ._common import WaitOpt, WorkspaceOpt, console, console_err, open_workspace, print_table
 
 
 def train(
@@ -23,6 +23,7 @@ def train(
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow tracking URI (default: workspace store).")] = None,
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log to MLflow / the experiment log.")] = False,
     no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Deep models: train from scratch, no pretrained weights.")] = False,
+    wait: WaitOpt = False,
 ) -> None:
     """Cross-validate models on the grouped folds; write results/<model>/ and the final model.
 
@@ -33,7 +34,7 @@ def train(
     from ..experiment.run_config import check_fold_count
     from ..models import resolve_models
 
-    ws, cfg = open_workspace(workspace)
+    ws, cfg = open_workspace(workspace, lock=True, wait=wait)
     if (model is None) == (config is None):
         raise InputError("fvc train", "give exactly one of --model ID and --config run.yaml")
     if config is not None:
