@@ -4,6 +4,7 @@ import errno
 import functools
 import os
 import signal
+import time
 
 import pandas as pd
 import pytest
@@ -146,6 +147,8 @@ def test_a_full_disk_stops_the_run_without_blaming_the_video(tmp_path):
 
 # -- the process pool: functions must pickle, so they live at module level ----------------
 def square(row):
+    if row["video_id"] == "v00":
+        time.sleep(0.5)  # finishes last: the table must still list it first
     if row["video_id"] == "bad":
         raise VideoError(f"{row['video_id']}.mp4", "not a readable video")
     return [{"sq": row["n"] ** 2, "k": k} for k in range(row["n"] % 3)] or {"sq": -1, "k": -1}

@@ -29,12 +29,12 @@ def train(
 
     Models train at their catalog preset ('full') unless --preset says otherwise.
     """
+    ws, cfg = open_workspace(workspace, lock=True, wait=wait)  # before the heavy imports: a busy workspace says so at once
     from ..experiment import RunConfig, default_run_config, run_experiment
     from ..experiment.observers import build_observers
     from ..experiment.run_config import check_fold_count
     from ..models import resolve_models
 
-    ws, cfg = open_workspace(workspace, lock=True, wait=wait)
     if (model is None) == (config is None):
         raise InputError("fvc train", "give exactly one of --model ID and --config run.yaml")
     if config is not None:

@@ -79,6 +79,7 @@ def _die_with_run(run_pid: int) -> None:
 def _worker(conn, fn: Callable, run_pid: int) -> None:
     _die_with_run(run_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle; it stops us
+    conn.send("ready")  # started (and unpickled fn): a death from now on is its video's
     while True:
         try:
             task = conn.recv()
@@ -108,6 +109,18 @@ class _Worker:
         self.proc.start()
         child.close()
         self.task: tuple[int, dict[str, Any]] | None = None
+        if self._receive() != "ready":  # not a video's fault: stop the run
+            self.proc.join()
+            raise RuntimeError(f"a stage worker process failed to start ({_describe_exit(self.proc.exitcode)}); "
+                               "a script that runs stages with workers > 1 needs an "
+                               "'if __name__ == \"__main__\":' guard")
+
+    def _receive(self) -> Any:
+        """The worker's next message, or None when it died."""
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            return None
 
     def give(self, task: tuple[int, dict[str, Any]]) -> None:
         self.task = task
@@ -150,10 +163,9 @@ def run_pool(fn: Callable[[dict[str, Any]], Any], rows: list[dict[str, Any]], wo
                     continue
                 outcome = None
                 if w.conn.poll():
-                    try:
-                        pos, outcome = w.conn.recv()
-                    except EOFError:
-                        outcome = None
+                    message = w._receive()
+                    if message is not None:
+                        pos, outcome = message
                 if outcome is None and w.proc.is_alive():
                     continue  # still working
                 if outcome is None:  # died holding its task
