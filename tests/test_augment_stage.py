@@ -1,4 +1,4 @@
-"""Stage 1 over a tiny workspace: table contract, folds kept, resume after a kill."""
+"""Stage 1 over a tiny workspace: table contract, no folds copied, resume after a kill."""
 
 from __future__ import annotations
 
@@ -47,10 +47,11 @@ def test_table_contract_and_folds(tmp_path):
     assert list(table.columns[: len(COLUMNS)]) == COLUMNS
     assert len(table) == 9 and set(table["source_video_id"]) == {"v0", "v1", "v2"}  # bad and unl skipped
     assert table["error"].isna().all()
+    assert "fold" not in table.columns  # training joins folds from splits: a copy here could go stale
     splits = ws.read("splits").set_index("video_id")
     for _, r in table.iterrows():
         src = splits.loc[r["source_video_id"]]
-        assert (r["fold"], r["cascade_id"], r["group_id"], r["label"]) == (src["fold"], src["cascade_id"], src["group_id"], src["label"])
+        assert (r["cascade_id"], r["group_id"], r["label"]) == (src["cascade_id"], src["group_id"], src["label"])
         if r["aug_index"] == 0:
             assert r["path"] == f"raw/{r['video_id']}.mp4" and not r["is_augmented"]
         else:
@@ -68,7 +69,7 @@ def test_unlabelled_included_when_configured(tmp_path):
     cfg.augment.include_unlabeled = True
     table, _ = run_augment(ws, cfg, per_video=1)
     assert set(table["source_video_id"]) == {"v0", "unl"}
-    assert table.loc[table["source_video_id"] == "unl", "fold"].eq(-1).all()
+    assert table.loc[table["source_video_id"] == "unl", "label"].isna().all()
 
 
 def test_unreadable_video_becomes_error_row(tmp_path):
@@ -77,7 +78,7 @@ def test_unreadable_video_becomes_error_row(tmp_path):
     table, summary = run_augment(ws, FvcConfig(), per_video=1)
     assert summary.failed == 1
     row = table.iloc[0]
-    assert row["source_video_id"] == "v0" and row["fold"] == 0 and "v0.mp4" in row["error"]
+    assert row["source_video_id"] == "v0" and row["group_id"] == "g0" and "v0.mp4" in row["error"]
 
 
 def test_cli_augment(tmp_path):
@@ -120,7 +121,7 @@ def test_resume_after_kill(tmp_path):
     assert all((ws.root / p).exists() for p in table["path"])
     assert not list(ws.stage_dir("augment").glob(".*"))
     fresh, _ = run_augment(make_workspace(tmp_path / "ws2", n=6, frames=40, size=(96, 64)), FvcConfig(), per_video=3)
-    cols = ["video_id", "params", "n_frames", "fold"]
+    cols = ["video_id", "params", "n_frames", "group_id"]
     pd.testing.assert_frame_equal(table[cols].reset_index(drop=True), fresh[cols].reset_index(drop=True))
 
 

@@ -114,15 +114,16 @@ def test_stage2_table_resume_and_error_rows(tmp_path):
     cfg = FvcConfig()
     s1 = run_features(ws, cfg, stage=2)
     t = ws.read("features_stage2")
-    assert len(t) == 5 and list(t.columns[:4]) == ["video_id", "source_video_id", "fold", "label"]
+    assert len(t) == 5 and list(t.columns[:3]) == ["video_id", "source_video_id", "label"]
+    assert "fold" not in t.columns  # training joins folds from splits: a copy here could go stale
     bad = t.set_index("video_id").loc["bad"]
     assert isinstance(bad["error"], str) and "bad.mp4" in bad["error"]
-    assert np.isnan(bad["noise_median_energy_mean"]) and bad["fold"] == 0 and bad["label"] == 1
+    assert np.isnan(bad["noise_median_energy_mean"]) and bad["label"] == 1
     ok = t[t["error"].isna()]
     assert len(ok) == 4 and ok[feature_columns(t.columns)].drop(columns=["codec_duration"]).notna().all().all()
     assert s1.done + s1.failed == 5
-    s2 = run_features(ws, cfg, stage=2)
-    assert s2.skipped == 5 and s2.done == 0
+    s2 = run_features(ws, cfg, stage=2, retry_failed=False)
+    assert (s2.skipped, s2.failed, s2.done) == (4, 1, 0)
     cfg.features.max_frames = 6
     assert run_features(ws, cfg, stage=2).skipped == 0
 

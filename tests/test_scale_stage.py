@@ -23,13 +23,14 @@ def test_scale_from_index_when_no_augmented(tmp_path):
     assert len(frames) == r["n_frames"] == 12 and frames[0].shape == (64, 64, 3)
 
 
-def test_scale_augmented_keeps_folds_and_resumes(tmp_path):
+def test_scale_augmented_keeps_groups_and_resumes(tmp_path):
     ws = make_workspace(tmp_path / "ws", n=2)
     aug, _ = run_augment(ws, FvcConfig(), per_video=1)
     table, s1 = run_scale(ws, FvcConfig(), size=128)
     assert s1.done == 4 and sorted(table["video_id"]) == sorted(aug["video_id"])
     merged = table.merge(aug, on="video_id", suffixes=("", "_aug"))
-    for col in ("source_video_id", "fold", "cascade_id", "group_id", "label"):
+    assert "fold" not in table.columns
+    for col in ("source_video_id", "cascade_id", "group_id", "label"):
         assert (merged[col] == merged[f"{col}_aug"]).all()
     assert table["is_upscaled"].all()
     _, s2 = run_scale(ws, FvcConfig(), size=128)

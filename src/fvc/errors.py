@@ -34,3 +34,17 @@ class VideoError(InputError):
 
 class MissingDependencyError(FvcError):
     """A dependency, codec or weight file is missing; the message says how to get it."""
+
+
+class StorageError(FvcError):
+    """The workspace cannot be written (disk full, read-only, no permission): the environment, never a video."""
+
+    def __init__(self, path: str | Path, exc: OSError):
+        self.path = str(path)
+        self.errno = exc.errno
+        reason = exc.strerror or str(exc)
+        super().__init__(f"{path}: cannot write ({reason})")
+
+
+class WorkspaceBusyError(FvcError):
+    """Another fvc command holds the workspace lock."""

@@ -19,7 +19,7 @@ STAGE_TABLES = ("index", "augmented", "features_stage2", "scaled", "features_sta
 FEATURE_TABLES = ("features_stage2", "features_stage4")
 # Columns of feature tables that are keys or bookkeeping, never features.
 NON_FEATURES = {
-    "video_id", "source_video_id", "fold", "label", "error", "config_hash", "cascade_id",
+    "video_id", "source_video_id", "fold", "label", "error", "stage_key", "config_hash", "cascade_id",
     "group_id", "aug_index", "is_augmented", "path",
 }
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL",

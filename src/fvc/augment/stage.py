@@ -4,27 +4,29 @@ Each source video is one row of the stage runner: its N copies plus the
 original (aug_index 0, the original file referenced, not re-encoded) are
 saved as one part file once all are written. Each copy is written under a
 temporary name and renamed when complete, so a kill loses at most the video
-in progress. Copies keep their source's fold, cascade and group: an
-augmented copy never leaves its source's fold.
+in progress. Copies keep their source's cascade, group and label; folds are
+never copied (training joins them from ``splits``), so re-made folds cannot
+go stale here.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..config import AugmentConfig, FvcConfig, stable_hash
+from ..config import AugmentConfig, FvcConfig
 from ..errors import InputError
-from ..stages import StageSummary, run_stage
+from ..stages import Stage, StageSummary, run_stage
 from ..workspace import Workspace
 from .params import PARAMS_VERSION, sample_params, to_json
 from .render import EncodeSettings, render_augmented
 
 STAGE = "augmented"
-CARRIED = ["fold", "cascade_id", "group_id", "label"]
+CARRIED = ["cascade_id", "group_id", "label"]
 COLUMNS = ["video_id", "source_video_id", "aug_index", "params", "path", "is_augmented", *CARRIED,
            "n_frames", "error"]
 PARTIAL = ".partial.mp4"
@@ -43,22 +45,25 @@ def relative(ws: Workspace, path: Path) -> str:
 
 
 def source_videos(ws: Workspace, include_unlabeled: bool = False) -> pd.DataFrame:
-    """Readable videos of ``index`` with their fold from ``splits``.
+    """Readable videos of ``index`` (path, file hash) with cascade, group and label from ``splits``.
 
     Rows with an index error are skipped; so are rows without a fold or
-    label unless ``include_unlabeled``.
+    label unless ``include_unlabeled``. The fold only selects rows: it is not
+    returned, so no stage output carries it.
     """
     index = ws.read("index")
     splits = ws.read("splits")
-    for col in ("video_id", *CARRIED):
+    for col in ("video_id", "fold", *CARRIED):
         if col not in splits.columns:
             raise InputError(ws.table("splits"), f"missing column '{col}'; re-run 'fvc splits'")
     if "error" in index.columns:
         index = index[index["error"].isna()]
-    df = index[["video_id", "path"]].merge(splits[["video_id", *CARRIED]], on="video_id", how="inner")
+    content = [c for c in ("sha256",) if c in index.columns]  # the file's content is part of a row's key
+    df = index[["video_id", "path", *content]].merge(splits[["video_id", "fold", *CARRIED]], on="video_id",
+                                                     how="inner")
     if not include_unlabeled:
         df = df[(df["fold"] >= 0) & df["label"].notna()]
-    return df.sort_values("video_id").reset_index(drop=True)
+    return df.drop(columns=["fold"]).sort_values("video_id").reset_index(drop=True)
 
 
 def aug_video_id(source_id: str, aug_index: int) -> str:
@@ -99,10 +104,6 @@ def augment_one(ws: Workspace, row: dict[str, Any], acfg: AugmentConfig) -> list
     return rows
 
 
-def augment_hash(acfg: AugmentConfig) -> str:
-    return stable_hash({"augment": acfg.model_dump(mode="json"), "params_version": PARAMS_VERSION})
-
-
 def _clean_partials(out_dir: Path) -> None:
     if out_dir.exists():
         for p in out_dir.glob(f".*{PARTIAL}"):
@@ -126,7 +127,6 @@ def finish_table(table: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
         for col in CARRIED:
             df[col] = df[col].astype(object).where(~failed, df["source_video_id"].map(src[col]))
     df["aug_index"] = pd.to_numeric(df["aug_index"], errors="coerce").astype("Int64")
-    df["fold"] = pd.to_numeric(df["fold"], errors="coerce").astype("Int64")
     df["label"] = pd.to_numeric(df["label"], errors="coerce").astype("Int64")
     df["n_frames"] = pd.to_numeric(df["n_frames"], errors="coerce").astype("Int64")
     df["is_augmented"] = df["is_augmented"].astype("boolean")
@@ -136,19 +136,22 @@ def finish_table(table: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
     return df[COLUMNS + extra]
 
 
-def run_augment(ws: Workspace, cfg: FvcConfig, per_video: int | None = None) -> tuple[pd.DataFrame, StageSummary]:
+AUGMENT = Stage("augment", output=STAGE, inputs=("index", "splits"), config=("augment",),
+                version=f"1.params{PARAMS_VERSION}", per_video=True, files="augment")
+
+
+def run_augment(ws: Workspace, cfg: FvcConfig, per_video: int | None = None, workers: int = 1,
+                retry_failed: bool = True) -> tuple[pd.DataFrame, StageSummary]:
     """Stage 1 over every usable video; returns the ``augmented`` table and counts."""
-    acfg = cfg.augment if per_video is None else cfg.augment.model_copy(update={"per_video": int(per_video)})
-    if acfg.per_video < 0:
+    if per_video is not None and int(per_video) < 0:
         raise InputError("--per-video", "must be >= 0")
+    if per_video is not None:
+        cfg = cfg.model_copy(update={"augment": cfg.augment.model_copy(update={"per_video": int(per_video)})})
+    acfg = cfg.augment
     if not 0 <= acfg.op_probability <= 1:
         raise InputError("augment.op_probability", "must be between 0 and 1")
     sources = source_videos(ws, acfg.include_unlabeled)
     _clean_partials(ws.stage_dir("augment"))
-    table, summary = run_stage(
-        ws, STAGE, sources.to_dict("records"), lambda row: augment_one(ws, row, acfg),
-        config_hash=augment_hash(acfg), description="augment",
-    )
-    table = finish_table(table, sources)
-    summary.table = ws.write(STAGE, table)
-    return table, summary
+    return run_stage(ws, AUGMENT, cfg, sources.to_dict("records"), functools.partial(augment_one, ws, acfg=acfg),
+                     workers=workers, retry_failed=retry_failed, finish=lambda t: finish_table(t, sources),
+                     description="augment")

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from ..errors import FvcError
 from ..plotting import keep_matplotlib_out_of_home
-from ._common import console_err
+from ._common import command_scope, console_err
 
 keep_matplotlib_out_of_home()  # before any command loads a plotting module
 
@@ -38,7 +38,7 @@ for _module in (augment, data, features, mlflow_ui, models, predict, promote, qu
 # `fvc --help` lists commands in pipeline order; commands not named here follow.
 COMMAND_ORDER = [
     "synth", "setup", "index", "splits", "augment", "features", "scale", "models", "train",
-    "report", "predict", "run", "query", "promote", "mlflow-ui",
+    "report", "predict", "run", "status", "query", "promote", "mlflow-ui",
 ]
 
 
@@ -50,6 +50,7 @@ def _command_rank(cmd) -> int:
 app.registered_commands.sort(key=_command_rank)
 
 ABORTED = "aborted; finished rows are kept, re-run to resume"
+_argv: list[str] = []  # the command line main() runs, for the workspace lock's holder line
 
 
 class _Interrupted(Exception):
@@ -60,7 +61,8 @@ def _interruptible(callback):
     @functools.wraps(callback)
     def run(*args, **kwargs):
         try:
-            return callback(*args, **kwargs)
+            with command_scope(_argv):
+                return callback(*args, **kwargs)
         except KeyboardInterrupt:
             raise _Interrupted() from None
 
@@ -73,6 +75,7 @@ for _cmd in app.registered_commands:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
+    _argv[:] = sys.argv[1:] if argv is None else list(argv)
     try:
         result = app(args=argv, prog_name="fvc", standalone_mode=False)
     except FvcError as exc:

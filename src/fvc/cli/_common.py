@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import shlex
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,8 +30,48 @@ WorkspaceOpt = Annotated[
 ]
 
 
+WaitOpt = Annotated[
+    bool, typer.Option("--wait", help="If another fvc command is writing this workspace, wait for it instead of exiting."),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, show_default=False,
+                 help="Worker processes for per-video stages (default: the cores available)."),
+]
+NoRetryOpt = Annotated[
+    bool, typer.Option("--no-retry-failed", help="Keep error rows of earlier runs instead of retrying them."),
+]
+
+# The command line being run (for the workspace lock's holder line) and what it holds until it ends.
+_invocation: list[str] = []
+_held: list[contextlib.ExitStack] = []
+
+
+@contextlib.contextmanager
+def command_scope(argv: list[str]) -> Iterator[None]:
+    """Around one command: resources it takes (the workspace lock) are released when it returns or fails."""
+    _invocation[:] = argv
+    with contextlib.ExitStack() as stack:
+        _held.append(stack)
+        try:
+            yield
+        finally:
+            _held.pop()
+
+
+def invocation() -> str:
+    return shlex.join(["fvc", *(_invocation or sys.argv[1:])])
+
+
+def workers_or_default(workers: int | None) -> int:
+    from ..stages import default_workers
+
+    return workers if workers is not None else default_workers()
+
+
 def open_workspace(
     path: Path | None, options: dict[str, Any] | None = None, save: bool = True, create: bool = True,
+    lock: bool = False, wait: bool = False,
 ) -> tuple[Workspace, FvcConfig]:
     """Resolve the workspace, apply command-line ``options`` to its config, then create it.
 
@@ -35,7 +79,8 @@ def open_workspace(
     None = not given). fvc.yaml and the options are validated before anything
     is written; with ``save`` the result goes to fvc.yaml (also on first use).
     With ``create=False`` nothing is written: the command creates the workspace
-    once its input is known to be good.
+    once its input is known to be good. With ``lock`` the command holds the
+    workspace lock until it ends (another holder: one-line error, or wait).
     """
     ws = Workspace.resolve(path)
     cfg = load_config(ws)
@@ -43,6 +88,13 @@ def open_workspace(
     from ..video.io import set_frame_limits  # PyAV loads only for commands that open a workspace
 
     set_frame_limits(changed.video.max_side, changed.video.max_pixels)
+    if lock:
+        if not _held:
+            raise RuntimeError("open_workspace(lock=True) outside a command scope")
+        on_wait = lambda holder: console_err.print(f"waiting for {holder} to finish ...", highlight=False)  # noqa: E731
+        _held[-1].enter_context(ws.lock(invocation(), wait=wait, on_wait=on_wait))
+        cfg = load_config(ws)  # the holder we waited for may have changed it
+        changed = with_options(cfg, options or {})
     if not create:
         return ws, changed
     ws.ensure()

@@ -1,4 +1,4 @@
-"""``fvc run``: the whole pipeline, resumable, with a per-stage summary."""
+"""``fvc run`` (the whole pipeline, resumable, with a per-stage summary) and ``fvc status``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from ..config import ENV_PASSWORD
-from ._common import WorkspaceOpt, console, open_workspace, print_table
+from ._common import (NoRetryOpt, WaitOpt, WorkersOpt, WorkspaceOpt, console, open_workspace, print_table,
+                      workers_or_default)
 
 
 def register(app: typer.Typer) -> None:
@@ -16,7 +17,7 @@ def register(app: typer.Typer) -> None:
     def run(
         archives: Annotated[Path | None, typer.Option(help="Folder with the FVC archives (or videos + CSVs) for stage setup.")] = None,
         password: Annotated[str | None, typer.Option(envvar=ENV_PASSWORD, help="Password of the encrypted archives.")] = None,
-        start: Annotated[str | None, typer.Option("--from", help="First stage: setup, index, splits, augment, features2, scale, features4, train.")] = None,
+        start: Annotated[str | None, typer.Option("--from", help="First stage ('fvc status' lists them in order).")] = None,
         stop: Annotated[str | None, typer.Option("--to", help="Last stage (same names as --from).")] = None,
         per_video: Annotated[int | None, typer.Option("--per-video", help="Augmented copies per video (config augment.per_video).")] = None,
         size: Annotated[int | None, typer.Option(help="Scale size (config scale.size).")] = None,
@@ -24,18 +25,36 @@ def register(app: typer.Typer) -> None:
         vae: Annotated[str | None, typer.Option(help="AutoencoderKL folder or hub id for --method autoencoder.")] = None,
         models: Annotated[str, typer.Option(help="Models to train: 'all' feature models, a family, or comma ids.")] = "all",
         no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log training to MLflow.")] = False,
+        workers: WorkersOpt = None,
+        no_retry_failed: NoRetryOpt = False,
+        wait: WaitOpt = False,
         workspace: WorkspaceOpt = None,
     ) -> None:
-        """Run setup, index, splits, augment, features, scale and train in order, resuming finished work."""
+        """Run the stages in graph order, skipping those up to date and resuming finished work."""
         from ..errors import FvcError
         from ..pipeline import RunOptions, run_pipeline, stage_range
 
         stage_range(start, stop)  # bad names fail before any work
         ws, cfg = open_workspace(workspace, {"augment.per_video": per_video, "scale.size": size,
-                                             "scale.method": method, "scale.vae": vae})
-        opts = RunOptions(archives=archives, password=password, models=models, tracking=not no_tracking)
+                                             "scale.method": method, "scale.vae": vae}, lock=True, wait=wait)
+        opts = RunOptions(archives=archives, password=password, models=models, tracking=not no_tracking,
+                          workers=workers_or_default(workers), retry_failed=not no_retry_failed)
         report = run_pipeline(ws, cfg, opts, start, stop,
                               on_stage=lambda k, n, name: console.print(f"[bold]stage {k}/{n}: {name}[/]"))
         print_table("fvc run", report.rows())
         if report.error:
             raise FvcError(report.error)
+
+    @app.command("status")
+    def status(
+        models: Annotated[str, typer.Option(help="Models whose training results count (as for 'fvc run').")] = "all",
+        workspace: WorkspaceOpt = None,
+    ) -> None:
+        """Each stage in order: up to date, stale (and why) or missing. Reads only; takes no lock."""
+        from ..errors import InputError
+        from ..pipeline import status_rows
+
+        ws, cfg = open_workspace(workspace, create=False)
+        if not ws.root.is_dir():
+            raise InputError(ws.root, "no workspace here; run 'fvc setup' or 'fvc run --archives ...' first")
+        print_table(f"fvc status {ws.root}", status_rows(ws, cfg, models))

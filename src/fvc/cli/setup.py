@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ..data.setup import SetupReport
 
 from ..config import ENV_PASSWORD
-from ._common import WorkspaceOpt, console, open_workspace, print_table
+from ._common import WaitOpt, WorkspaceOpt, console, open_workspace, print_table
 
 SHOW_UNMATCHED = 10
 
@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
             "--password", envvar=ENV_PASSWORD, show_envvar=True, help="Password of the encrypted archives.",
         )] = None,
         workspace: WorkspaceOpt = None,
+        wait: WaitOpt = False,
     ) -> None:
         """Extract the FVC archives safely and match the videos to FVC.csv / FVC_dup.csv rows."""
         from ..config import save_config
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
         # A wrong password or an unsafe archive leaves no workspace behind: run_setup
         # creates it only after every archive has been checked.
-        ws, cfg = open_workspace(workspace, create=False)
+        ws, cfg = open_workspace(workspace, create=False, lock=True, wait=wait)
         report = run_setup(ws, cfg, archives, password)
         if not ws.config_path.exists():
             save_config(ws, cfg)

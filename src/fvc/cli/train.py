@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from ._common import WorkspaceOpt, console, console_err, open_workspace, print_table
+from ._common import WaitOpt, WorkspaceOpt, console, console_err, open_workspace, print_table
 
 
 def train(
@@ -24,17 +24,18 @@ def train(
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log to MLflow / the experiment log.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Recompute every fold, ignoring finished ones.")] = False,
     no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Deep models: train from scratch, no pretrained weights.")] = False,
+    wait: WaitOpt = False,
 ) -> None:
     """Cross-validate models on the grouped folds; write results/<model>/ and the final model.
 
     Models train at their catalog preset ('full') unless --preset says otherwise.
     """
+    ws, cfg = open_workspace(workspace, lock=True, wait=wait)  # before the heavy imports: a busy workspace says so at once
     from ..experiment import RunConfig, default_run_config, run_experiment
     from ..experiment.observers import build_observers
     from ..experiment.run_config import check_fold_count
     from ..models import resolve_models
 
-    ws, cfg = open_workspace(workspace)
     if (model is None) == (config is None):
         raise InputError("fvc train", "give exactly one of --model ID and --config run.yaml")
     if config is not None:

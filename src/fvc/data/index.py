@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FvcError, VideoError
+from ..stages import Stage, StageSummary
 from ..video.io import FrameLimits, open_video
 
 PROBE_COLUMNS = [
@@ -160,15 +161,17 @@ def build_index(
     return df
 
 
+INDEX = Stage("index", output="index", inputs=("videos",), config=("video",), version="1")
+
+
 def run_index(ws, cfg, workers: int = 2, plots: bool = True):
     """Probe the ``videos`` table from setup into ``index``; write exploration plots."""
-    from ..stages import StageSummary
     from .explore import write_exploration_plots
 
     videos = ws.read("videos")
     limits = FrameLimits(cfg.video.max_side, cfg.video.max_pixels)
     index = build_index(videos, ws.root, workers=workers, limits=limits)
-    ws.write("index", index)
+    INDEX.write(ws, cfg, index)
     failed = int(index["error"].notna().sum())
     summary = StageSummary(stage="index", done=len(index) - failed, failed=failed, table=ws.table("index"))
     if plots and len(index):

@@ -18,11 +18,15 @@ from pathlib import Path
 
 from ..config import FvcConfig
 from ..errors import InputError
+from ..stages import Stage
 from ..workspace import Workspace, atomic_path
 from .archives import ExtractReport, extract_prepared, password_from_env, prepare_archive
 from .matching import find_videos, is_video_file, match_files
 from .metadata import check_label_map, load_metadata
 
+# The source stage: its input is the archives folder, outside the workspace, so it runs whenever
+# --archives is given; its tables keep their content keys when nothing changed.
+SETUP = Stage("setup", output="videos", inputs=(), config=("data",), version="1")
 METADATA_ARCHIVE = "metadata.zip"
 CSV_NAMES = ("FVC.csv", "FVC_dup.csv")
 
@@ -150,7 +154,7 @@ def run_setup(ws: Workspace, cfg: FvcConfig, archives_dir: str | Path, password:
 
     result = match_files(meta, files, ws.root)
     ws.write("metadata", result.metadata)
-    ws.write("videos", result.videos)
+    SETUP.write(ws, cfg, result.videos)
     ws.write("unmatched_files", result.unmatched)
 
     report.rows = len(result.metadata)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..stages import Stage
 
 
 def cascade_groups(df: pd.DataFrame) -> pd.Series:
@@ -155,6 +156,9 @@ def fold_summary(splits: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()[["fold", "videos", "real", "fake", "fake_share", "cascades"]]
 
 
+SPLITS = Stage("splits", output="splits", inputs=("index",), config=("splits",), version="1")
+
+
 def run_splits(ws, cfg, folds: int | None = None, seed: int | None = None) -> pd.DataFrame:
     """Make folds from the ``index`` table and write ``splits``; CLI options override the config.
 
@@ -166,5 +170,5 @@ def run_splits(ws, cfg, folds: int | None = None, seed: int | None = None) -> pd
     cfg = with_options(cfg, {"splits.folds": folds, "splits.seed": seed})
     splits = make_splits(ws.read("index"), folds=cfg.splits.folds, seed=cfg.splits.seed)
     save_config(ws, cfg)
-    ws.write("splits", splits)
+    SPLITS.write(ws, cfg, splits)
     return splits

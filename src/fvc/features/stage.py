@@ -4,24 +4,26 @@ Stage 2 reads the augmented videos (stage 1) when that table exists, else the
 originals (``index`` joined with ``splits``); stage 4 reads the scaled videos
 (stage 3) and adds their up/down-scaled flags. Both write one row per video
 with the same feature columns; a video that fails keeps a row with its error.
+Folds are not copied here: training joins them from ``splits``.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..config import FvcConfig, stable_hash
+from ..config import FvcConfig
 from ..data.index import probe_video
 from ..errors import InputError, VideoError
-from ..stages import StageSummary, clear_stage, run_stage
+from ..stages import KEY_COLUMN, Stage, StageSummary, clear_stage, run_stage
 from ..workspace import Workspace
 from .extract import FEATURE_VERSION, feature_names, video_features
 
-META = ["video_id", "source_video_id", "fold", "label"]
+META = ["video_id", "source_video_id", "label"]
 SCALE_FLAGS = ["is_upscaled", "is_downscaled"]
 _PROBE_KEYS = ("codec", "profile", "width", "height", "fps", "frame_count", "duration", "bit_rate",
                "video_bit_rate", "keyframe_interval", "has_b_frames", "has_audio")
@@ -60,7 +62,7 @@ def input_rows(ws: Workspace, stage: int) -> tuple[pd.DataFrame, str]:
     index = ws.read("index")
     if not ws.has("splits"):
         raise InputError(ws.table("splits"), "table not found; run 'fvc splits' first")
-    splits = ws.read("splits")[["video_id", "fold", "label"]]
+    splits = ws.read("splits")[["video_id", "label"]]
     df = index.drop(columns=[c for c in ("fold", "label") if c in index.columns]).merge(splits, on="video_id", how="left")
     df["source_video_id"] = df["video_id"]
     return _with_meta(df, "index"), "index"
@@ -70,53 +72,51 @@ def _with_meta(df: pd.DataFrame, name: str) -> pd.DataFrame:
     for col in ("video_id", "path"):
         if col not in df.columns:
             raise InputError(f"{name}.parquet", f"missing column '{col}'")
-    df = df.copy()
+    df = df.drop(columns=[c for c in ("fold",) if c in df.columns])
     if "source_video_id" not in df.columns:
         df["source_video_id"] = df["video_id"]
-    df["fold"] = pd.to_numeric(df.get("fold", -1), errors="coerce").fillna(-1).astype("int64")
     df["label"] = pd.to_numeric(df.get("label"), errors="coerce").astype("Int64")
     if "error" not in df.columns:
         df["error"] = None
     return df
 
 
-def stage_hash(cfg: FvcConfig, stage: int, source: str) -> str:
-    upstream = {"index": [], "augmented": ["augment"], "scaled": ["augment", "scale"]}[source]
-    return stable_hash({"features": cfg.section_hash("features"), "version": FEATURE_VERSION, "stage": stage,
-                        "source": source, "upstream": cfg.section_hash(*upstream) if upstream else None})
+def feature_row(ws: Workspace, cfg: FvcConfig, stage: int, row: dict[str, Any]) -> dict[str, Any]:
+    """The features of one video row (a module-level function: the parallel executor pickles it)."""
+    path = Path(str(row["path"]))
+    if not path.is_absolute():
+        path = ws.root / path
+    if _clean(row.get("error")):
+        raise VideoError(path, f"upstream error: {row['error']}")
+    probe = {k: _clean(row.get(k)) for k in _PROBE_KEYS}
+    if not probe.get("frame_count"):
+        probe = probe_video(path)  # derived video (augmented/scaled): probe its own codec cues
+    out = {m: _clean(row.get(m)) for m in META}
+    out.update(video_features(path, probe, cfg.features))
+    if stage == 4:
+        for flag in SCALE_FLAGS:
+            out[flag] = float(bool(_clean(row.get(flag))))
+    return out
 
 
-def _row_fn(ws: Workspace, cfg: FvcConfig, stage: int):
-    def fn(row: dict[str, Any]) -> dict[str, Any]:
-        path = Path(str(row["path"]))
-        if not path.is_absolute():
-            path = ws.root / path
-        if _clean(row.get("error")):
-            raise VideoError(path, f"upstream error: {row['error']}")
-        probe = {k: _clean(row.get(k)) for k in _PROBE_KEYS}
-        if not probe.get("frame_count"):
-            probe = probe_video(path)  # derived video (augmented/scaled): probe its own codec cues
-        out = {m: _clean(row.get(m)) for m in META}
-        out.update(video_features(path, probe, cfg.features))
-        if stage == 4:
-            for flag in SCALE_FLAGS:
-                out[flag] = float(bool(_clean(row.get(flag))))
-        return out
-
-    return fn
+# Stage 2 reads 'augmented' (or, without it, 'index' with labels from 'splits'); originals reuse index's probe.
+FEATURES2 = Stage("features2", output=table_name(2), inputs=("augmented", "index", "splits"), config=("features",),
+                  version=f"1.features{FEATURE_VERSION}", per_video=True)
+FEATURES4 = Stage("features4", output=table_name(4), inputs=("scaled",), config=("features",),
+                  version=f"1.features{FEATURE_VERSION}", per_video=True)
+STAGES = {2: FEATURES2, 4: FEATURES4}
 
 
-def run_features(ws: Workspace, cfg: FvcConfig, stage: int = 2, force: bool = False) -> StageSummary:
-    """Compute ``features_stage{stage}``; rows already done with the same config are skipped."""
-    rows, source = input_rows(ws, stage)
+def run_features(ws: Workspace, cfg: FvcConfig, stage: int = 2, force: bool = False, workers: int = 1,
+                 retry_failed: bool = True) -> StageSummary:
+    """Compute ``features_stage{stage}``; rows whose inputs and config are unchanged are skipped."""
+    rows, _ = input_rows(ws, stage)
     name = table_name(stage)
     if force:
         clear_stage(ws, name)
-    chash = stage_hash(cfg, stage, source)
-    table, summary = run_stage(ws, name, rows.to_dict("records"), _row_fn(ws, cfg, stage),
-                               config_hash=chash, description=f"features stage {stage}")
-    table = finalize_table(table, rows, stage)
-    summary.table = ws.write(name, table)
+    _, summary = run_stage(ws, STAGES[stage], cfg, rows.to_dict("records"), functools.partial(feature_row, ws, cfg, stage),
+                           workers=workers, retry_failed=retry_failed,
+                           finish=lambda t: finalize_table(t, rows, stage), description=f"features stage {stage}")
     return summary
 
 
@@ -129,7 +129,6 @@ def finalize_table(table: pd.DataFrame, rows: pd.DataFrame, stage: int) -> pd.Da
         if col not in table.columns:
             table[col] = np.nan
     table[feats] = table[feats].astype("float64")
-    table["fold"] = table["fold"].fillna(-1).astype("int64")
     table["label"] = table["label"].astype("Int64")
     table["n_frames_sampled"] = pd.to_numeric(table["n_frames_sampled"], errors="coerce").astype("Int64")
-    return table[META + feats + ["n_frames_sampled", "error", "config_hash"]].reset_index(drop=True)
+    return table[META + feats + ["n_frames_sampled", "error", KEY_COLUMN]].reset_index(drop=True)

@@ -2,11 +2,13 @@
 
 Input is the ``augmented`` table when it exists (originals and copies), else
 ``index`` + ``splits``. One part file per video: a re-run skips videos done
-with the same scale settings and the same stage-1 output.
+with the same scale settings and the same stage-1 output (the input row, with
+its stage-1 key, is part of the row's key).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -14,9 +16,9 @@ import pandas as pd
 
 from ..augment.render import EncodeSettings
 from ..augment.stage import CARRIED, relative, resolve, source_videos
-from ..config import FvcConfig, ScaleConfig, stable_hash
+from ..config import FvcConfig, ScaleConfig
 from ..errors import InputError
-from ..stages import StageSummary, run_stage
+from ..stages import KEY_COLUMN, Stage, StageSummary, run_stage
 from ..workspace import Workspace
 from .autoencoder import VaeRoundTrip, load_vae
 from .letterbox import check_size, letterbox_video
@@ -29,16 +31,17 @@ PARTIAL = ".partial.mp4"
 
 
 def scale_inputs(ws: Workspace, cfg: FvcConfig) -> tuple[pd.DataFrame, str]:
-    """Rows to scale and a key of where they came from (part of the config hash)."""
+    """Rows to scale (with what identifies their content: stage 1's row key or the file hash) and their table."""
     if ws.has("augmented"):
         aug = ws.read("augmented")
         if "error" in aug.columns:
             aug = aug[aug["error"].isna()]
-        key = ",".join(sorted(aug["config_hash"].dropna().astype(str).unique())) if "config_hash" in aug else ""
-        return aug[["video_id", "source_video_id", "path", *CARRIED]].reset_index(drop=True), f"augmented:{key}"
+        content = [c for c in (KEY_COLUMN,) if c in aug.columns]
+        return aug[["video_id", "source_video_id", "path", *CARRIED, *content]].reset_index(drop=True), "augmented"
     src = source_videos(ws, cfg.augment.include_unlabeled)
     src["source_video_id"] = src["video_id"]
-    return src[["video_id", "source_video_id", "path", *CARRIED]], "index"
+    content = [c for c in ("sha256",) if c in src.columns]
+    return src[["video_id", "source_video_id", "path", *CARRIED, *content]], "index"
 
 
 def scale_one(ws: Workspace, row: dict[str, Any], scfg: ScaleConfig, transform, enc: EncodeSettings) -> dict[str, Any]:
@@ -72,7 +75,7 @@ def finish_table(table: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
         src = inputs.set_index("video_id")
         for col in ("source_video_id", *CARRIED):
             df[col] = df[col].astype(object).where(~failed, df["video_id"].map(src[col]))
-    for col in ("width", "height", "orig_width", "orig_height", "fold", "label", "n_frames"):
+    for col in ("width", "height", "orig_width", "orig_height", "label", "n_frames"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
     for col in ("is_upscaled", "is_downscaled"):
         df[col] = df[col].astype("boolean")
@@ -82,12 +85,21 @@ def finish_table(table: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
     return df[COLUMNS + extra]
 
 
+SCALE = Stage("scale", output=STAGE, inputs=("augmented", "index", "splits"), config=("scale",), version="1",
+              per_video=True, files="scale")
+
+
 def run_scale(
-    ws: Workspace, cfg: FvcConfig, size: int | None = None, method: str | None = None, vae: str | None = None
+    ws: Workspace, cfg: FvcConfig, size: int | None = None, method: str | None = None, vae: str | None = None,
+    workers: int = 1, retry_failed: bool = True,
 ) -> tuple[pd.DataFrame, StageSummary]:
-    """Stage 3 over the stage-1 outputs; returns the ``scaled`` table and counts."""
+    """Stage 3 over the stage-1 outputs; returns the ``scaled`` table and counts.
+
+    The autoencoder runs in this process only (one model on one device), whatever ``workers`` says.
+    """
     update = {k: v for k, v in {"size": size, "method": method, "vae": vae}.items() if v is not None}
     scfg = cfg.scale.model_copy(update=update)
+    cfg = cfg.model_copy(update={"scale": scfg})
     check_size(scfg.size)
     if scfg.method not in METHODS:
         raise InputError("--method", f"unknown method '{scfg.method}'; choose one of {', '.join(METHODS)}")
@@ -96,17 +108,14 @@ def run_scale(
     transform = None
     if scfg.method == "autoencoder":  # load (or fail) before any video is touched
         transform = VaeRoundTrip(load_vae(scfg.vae, ws.root / "models" / "sd-vae-ft-mse"))
-    inputs, input_key = scale_inputs(ws, cfg)
+    inputs, _ = scale_inputs(ws, cfg)
     out_dir = ws.stage_dir("scale")
     if out_dir.exists():
         for p in out_dir.glob(f".*{PARTIAL}"):
             p.unlink(missing_ok=True)
     enc = EncodeSettings(options={"preset": scfg.preset, "crf": str(scfg.crf)})
-    config_hash = stable_hash({"scale": scfg.model_dump(mode="json"), "input": input_key})
-    table, summary = run_stage(
-        ws, STAGE, inputs.to_dict("records"), lambda row: scale_one(ws, row, scfg, transform, enc),
-        config_hash=config_hash, description=f"scale ({scfg.method} {scfg.size})",
+    return run_stage(
+        ws, SCALE, cfg, inputs.to_dict("records"), functools.partial(scale_one, ws, scfg=scfg, transform=transform, enc=enc),
+        workers=1 if transform is not None else workers, retry_failed=retry_failed,
+        finish=lambda t: finish_table(t, inputs), description=f"scale ({scfg.method} {scfg.size})",
     )
-    table = finish_table(table, inputs)
-    summary.table = ws.write(STAGE, table)
-    return table, summary
