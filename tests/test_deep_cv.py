@@ -25,7 +25,7 @@ from fvc.training.events import RecordingObserver
 def run_training(ws, cfg, rcs, observers=None):
     return [run_experiment(ws, cfg, rc, observers) for rc in rcs]
 
-FAST = ["5c", "5e", "5u"]  # plain 3D CNN, variable aspect (masking), two-stream (flow cache)
+FAST = ["5c", "5e", "5u", "5k", "5l", "5m", "5n"]  # 3D CNN, variable aspect, two-stream (flow), transformers
 REST = ["5d", "5o", "5p", "5q", "5r", "5s", "5t"]
 
 

@@ -66,7 +66,7 @@ def _save_deep(ws, model_id, folder=None, bias: float | None = None, **card_kw):
     return save_deep_model(folder or ws.results_dir / model_id, model, card_for(model_id, resolved, **card_kw))
 
 
-@pytest.mark.parametrize("model_id", ["5c", "5e", "5u"])
+@pytest.mark.parametrize("model_id", ["5c", "5e", "5u", "5k", "5l", "5m", "5n"])
 def test_deep_prediction_per_video(ws, videos, model_id):
     path = _save_deep(ws, model_id)
     (pred,) = Predictor(path).predict_files([videos[0]])

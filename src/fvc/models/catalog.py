@@ -46,10 +46,12 @@ class Weights:
     std: tuple[float, float, float]
     sha256: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # Local name in torch hub's checkpoint folder; hub-hosted files share basenames (model.safetensors).
+    file: str | None = None
 
     @property
     def file_name(self) -> str:
-        return self.url.rsplit("/", 1)[-1]
+        return self.file or self.url.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,9 @@ class ModelEntry:
     importance: str = "permutation"  # feature models: permutation (on the test fold) or native (booster)
     # A variant argument that fixes the clip (X3D-XS/S/M): model kwargs -> clip fields.
     clip_for: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    # Clip fields the builder takes too (a transformer's position embeddings are sized by frames and size):
+    # the resolved preset copies them from ``clip`` into ``model``, so the network always fits its clips.
+    clip_args: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -154,6 +159,9 @@ class ModelEntry:
             if part == "model" and self.clip_for is not None and k in inspect.signature(self.clip_for).parameters:
                 out["clip"].update({c: v2 for c, v2 in self.clip_for(**{k: v}).items()
                                     if c not in (overrides or {})})
+        if self.clip_args:
+            spec = ClipSpec(**out["clip"])
+            out["model"].update({c: getattr(spec, c) for c in self.clip_args})
         return out
 
     def data_config(self, resolved: Mapping[str, Any] | None = None) -> DataConfig:

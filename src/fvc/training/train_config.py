@@ -29,6 +29,7 @@ class TrainConfig:
     class_balance: bool = True  # pos_weight = n_neg / n_pos
     max_batches_per_epoch: int | None = None
     num_threads: int | None = None  # torch intra-op threads; 1 is fastest for tiny smoke tensors on busy CPUs
+    grad_checkpointing: bool = False  # recompute activations in backward: less memory, more time (transformers)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":

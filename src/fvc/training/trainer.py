@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ..errors import InputError
 from .checkpoints import CheckpointManager
 from .dataset import collate_clips
 from .events import TrainObserver
@@ -155,6 +156,11 @@ class Trainer:
     def _fit(self, model, train_ds, val_ds, checkpoint_dir, observer, fold, resume) -> FitResult:
         cfg = self.cfg
         model.to(self.device)
+        if cfg.grad_checkpointing:
+            enable = getattr(model, "set_grad_checkpointing", None)
+            if enable is None:
+                raise InputError("train.grad_checkpointing", f"{type(model).__name__} has no gradient checkpointing")
+            enable(True)  # the model says which of its parts recompute (timm blocks, transformers layers)
         gen = torch.Generator().manual_seed(cfg.seed)
         train_loader = self.loader(train_ds, True, gen)
         val_loader = self.loader(val_ds, False) if val_ds is not None and len(val_ds) else None

@@ -25,8 +25,9 @@ def hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def hub_checkpoint_path(url: str) -> Path:
-    return hub_checkpoint_dir() / os.path.basename(urlparse(url).path)
+def hub_checkpoint_path(url: str, file: str | None = None) -> Path:
+    """Where a weights file lives in torch hub's cache: ``file`` when given, else the url's basename."""
+    return hub_checkpoint_dir() / (file or os.path.basename(urlparse(url).path))
 
 
 def load_local_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -66,7 +67,7 @@ def load_weights(weights) -> dict[str, torch.Tensor]:
 
     Raises MissingDependencyError naming the file and folder when offline.
     """
-    dest = hub_checkpoint_path(weights.url)
+    dest = hub_checkpoint_path(weights.url, getattr(weights, "file", None))
     if not dest.exists():
         reason = "FVC_OFFLINE is set"
         if not os.environ.get("FVC_OFFLINE"):
