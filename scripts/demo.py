@@ -27,6 +27,24 @@ def fvc(*args: str) -> None:
     print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
 
 
+def master_notebook_html(ws: Path, out_dir: Path) -> Path:
+    """Execute notebooks/00_master_pipeline.ipynb on the demo workspace and export it as HTML."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / "00_master_pipeline.ipynb"
+    print(f"\n$ papermill notebooks/00_master_pipeline.ipynb {executed} -p workspace {ws}", flush=True)
+    papermill.execute_notebook(notebooks / "00_master_pipeline.ipynb", executed, parameters={"workspace": str(ws)},
+                               cwd=notebooks, kernel_name="python3", progress_bar=False)
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    html = executed.with_suffix(".html")
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dir", default="demo", help="where the corpus and workspace go")
@@ -50,7 +68,10 @@ def main() -> None:
     if sample:
         fvc("predict", *map(str, sample), "-w", str(ws), "--model", "5a")
     fvc("report", "-w", str(ws))
+    html = master_notebook_html(ws, root / "notebooks")
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f} s; workspace: {ws}")
+    print(f"report: {ws / 'artifacts' / 'report.html'}")
+    print(f"notebook: {html}")
 
 
 if __name__ == "__main__":
