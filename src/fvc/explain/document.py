@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,16 @@ def explain_video(predictor: Predictor, video: str | Path, out_dir: str | Path) 
 
 def _features(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: Path, out_dir: Path) -> dict:
     model, card = predictor.model, predictor.card
-    X = pd.DataFrame([predictor.feature_row(video, tmp)])[model.columns].astype("float64")
-    prob = float(model.predict_proba(X)[0, 1])
     segments = windows(int(probe["frame_count"]), fps)
-    rows = pd.DataFrame(window_features(video, probe, card.features_config, segments))
-    if 4 in card.data_config.stages:
-        rows = rows.join(_stage4_windows(predictor, video, segments, tmp))
+    # the whole-video row (the verdict) and the windows decode the video separately: one core each
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        (tmp / "whole").mkdir()
+        whole = pool.submit(predictor.feature_row, video, tmp / "whole")
+        rows = pd.DataFrame(window_features(video, probe, card.features_config, segments))
+        if 4 in card.data_config.stages:
+            rows = rows.join(_stage4_windows(predictor, video, segments, tmp / "windows"))
+        X = pd.DataFrame([whole.result()])[model.columns].astype("float64")
+    prob = float(model.predict_proba(X)[0, 1])
     seg_probs = model.predict_proba(rows.reindex(columns=model.columns))[:, 1]
     contrib = attribution.contributions(model.pipeline, X)
     evidence: dict[str, Any] = {"kind": "features", "method": contrib["method"], "reason": contrib["reason"],
@@ -101,6 +106,7 @@ def _features(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: P
 
 def _stage4_windows(predictor: Predictor, video: Path, segments: list[Segment], tmp: Path) -> pd.DataFrame:
     """The same windows on the stage-3 (letterboxed) copy, as ``s4_`` columns."""
+    tmp.mkdir()
     scaled, g = predictor.scaled(video, tmp)
     sprobe = probe_video(scaled)
     ns = int(sprobe["frame_count"])

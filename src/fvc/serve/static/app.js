@@ -75,7 +75,8 @@ function render(doc) {
   $("card").replaceChildren(...card.flatMap(([k, val]) => [el("dt", {}, k), el("dd", {}, val)]));
   const ood = doc.ood;
   $("ood").hidden = !(ood.warning || !ood.available);
-  $("ood").textContent = ood.warning ? "⚠ Out of distribution: " + ood.message + " (RMS z " + fmt(ood.rms_z, 1) + ")"
+  $("ood").textContent = ood.warning ? "⚠ Out of distribution: " + ood.message + " (RMS z " + fmt(ood.rms_z, 1) + ", farthest: "
+    + ood.farthest[0].feature + " at z " + fmt(ood.farthest[0].z, 1) + ")"
     : "Out-of-distribution check unavailable: " + (ood.reason || "");
   drawTimeline(doc);
   $("keyframes").replaceChildren(...doc.keyframes.map((k) => el("figure", { class: k.suspicious ? "suspicious" : "" },
