@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,12 @@ import pandas as pd
 
 from .augment.render import EncodeSettings
 from .data.index import probe_video
-
 from .errors import FvcError, InputError
 from .features.extract import feature_columns, video_features
 from .models import get_model
 from .models.saved import MODEL_FILES, load_model
 from .scale.letterbox import letterbox_video
-from .training.clips import content_box, decode_clips
+from .training.clips import clip_indices, content_box, count_frames, decode_clips
 from .workspace import Workspace
 
 
@@ -51,6 +50,16 @@ def resolve_model_path(ref: str, ws: Workspace) -> Path:
                 return path / name
         raise InputError(path, f"no {' or '.join(MODEL_FILES)} in this folder")
     return path
+
+
+@dataclass
+class ClipInputs:
+    """A deep model's batch for one video, with the uint8 clips (K,T,H,W,3) and their frame indices."""
+
+    batch: dict[str, Any]
+    clips: np.ndarray
+    frames: list[list[int]]
+    n_frames: int
 
 
 @dataclass
@@ -84,7 +93,7 @@ class Predictor:
             self.model.to(device)
 
     @classmethod
-    def load(cls, ref: str, ws: Workspace, **kw: Any) -> "Predictor":
+    def load(cls, ref: str, ws: Workspace, **kw: Any) -> Predictor:
         return cls(resolve_model_path(ref, ws), **kw)
 
     # -- per file ---------------------------------------------------------
@@ -102,40 +111,56 @@ class Predictor:
     def predict_files(self, paths: Iterable[str | Path]) -> list[Prediction]:
         return [self.predict_file(p) for p in paths]
 
-    def _scaled(self, src: Path, tmp: Path):
+    def scaled(self, src: Path, tmp: Path):
         """Stage 3 for one file: letterbox to the card's size, re-encoded as ``fvc scale`` did in training."""
         sc = self.card.scale_config
         dst = tmp / "scaled.mp4"
         info = letterbox_video(src, dst, sc.size, EncodeSettings.deterministic(sc.preset, sc.crf))
         return dst, info["geometry"]
 
-    def _deep(self, path: Path, tmp: Path) -> tuple[float, int]:
+    def clip_inputs(self, scaled: Path, geometry, clips_per_video: int | None = None) -> ClipInputs:
+        """Model inputs for the card's clips of a scaled video; ``clips_per_video`` asks for a denser cover
+        (explanations score short stretches), everything else stays the card's."""
         import torch  # heavy: only deep models need it (training.dataset imports it too)
 
         from .training.dataset import collate_clips, make_item
 
-        scaled, g = self._scaled(path, tmp)
+        spec = self.data.clip if clips_per_video is None else replace(self.data.clip, clips_per_video=clips_per_video)
+        g = geometry
         box = content_box(g.size, g.size, g.width, g.height)
-        clips, flow, (vh, vw) = decode_clips(scaled, self.data.clip, box)
+        clips, flow, (vh, vw) = decode_clips(scaled, spec, box)
         mean = torch.tensor(self.data.mean).view(3, 1, 1, 1)
         std = torch.tensor(self.data.std).view(3, 1, 1, 1)
-        varaspect = self.data.clip.mode == "varaspect"
+        varaspect = spec.mode == "varaspect"
         items = [make_item(clips[k], None if flow is None else flow[k], vh, vw, varaspect, mean, std)
                  for k in range(len(clips))]
-        batch = collate_clips(items)
-        with torch.no_grad():
-            logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).float().cpu().numpy()
-        return float(np.mean(1.0 / (1.0 + np.exp(-logits)))), len(clips)
+        n = count_frames(scaled)
+        return ClipInputs(collate_clips(items), clips, clip_indices(n, spec.frames, spec.clips_per_video), n)
 
-    def _features(self, path: Path, tmp: Path) -> tuple[float, int]:
+    def clip_logits(self, inputs: ClipInputs) -> np.ndarray:
+        """One logit per clip (no gradients)."""
+        import torch  # heavy: only deep models need it
+
+        with torch.no_grad():
+            return self.model(**{k: v.to(self.device) for k, v in inputs.batch.items()}).float().cpu().numpy()
+
+    def _deep(self, path: Path, tmp: Path) -> tuple[float, int]:
+        logits = self.clip_logits(self.clip_inputs(*self.scaled(path, tmp)))
+        return float(np.mean(1.0 / (1.0 + np.exp(-logits)))), len(logits)
+
+    def feature_row(self, path: Path, tmp: Path) -> dict[str, Any]:
+        """The card's stage-2 (and stage-4) features of one video, as the model reads them."""
         fcfg = self.card.features_config
         row = video_features(path, probe_video(path), fcfg)
         if 4 in self.data.stages:
-            scaled, g = self._scaled(path, tmp)
+            scaled, g = self.scaled(path, tmp)
             s4 = video_features(scaled, probe_video(scaled), fcfg)
             s4.update({"is_upscaled": float(g.is_upscaled), "is_downscaled": float(g.is_downscaled)})
             row.update({f"s4_{c}": s4[c] for c in feature_columns(s4)})
-        prob = self.model.predict_proba(pd.DataFrame([row]))[:, 1]
+        return row
+
+    def _features(self, path: Path, tmp: Path) -> tuple[float, int]:
+        prob = self.model.predict_proba(pd.DataFrame([self.feature_row(path, tmp)]))[:, 1]
         return float(prob[0]), 1
 
 

@@ -28,17 +28,17 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-from . import (augment, data, features, mlflow_ui, models, predict, promote, query, report, run,  # noqa: E402
-               scale, setup, synth, train)
+from . import (augment, data, explain, features, mlflow_ui, models, predict, promote, query, report, run,  # noqa: E402
+               scale, serve, setup, synth, train)
 
-for _module in (augment, data, features, mlflow_ui, models, predict, promote, query, report, run, scale, setup,
-                synth, train):
+for _module in (augment, data, explain, features, mlflow_ui, models, predict, promote, query, report, run, scale,
+                serve, setup, synth, train):
     _module.register(app)
 
 # `fvc --help` lists commands in pipeline order; commands not named here follow.
 COMMAND_ORDER = [
     "synth", "setup", "index", "splits", "augment", "features", "scale", "models", "train",
-    "report", "predict", "run", "status", "query", "promote", "mlflow-ui",
+    "report", "predict", "explain", "serve", "run", "status", "query", "promote", "mlflow-ui",
 ]
 
 
