@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .augment.render import EncodeSettings
 from .data.index import probe_video
 from .errors import FvcError, InputError
 from .features.extract import feature_columns, video_features
@@ -32,6 +31,7 @@ from .models import get_model
 from .models.saved import MODEL_FILES, load_model
 from .scale.letterbox import letterbox_video
 from .training.clips import clip_indices, content_box, count_frames, decode_clips
+from .video.encode import EncodeSettings
 from .workspace import Workspace
 
 
@@ -115,7 +115,7 @@ class Predictor:
         """Stage 3 for one file: letterbox to the card's size, re-encoded as ``fvc scale`` did in training."""
         sc = self.card.scale_config
         dst = tmp / "scaled.mp4"
-        info = letterbox_video(src, dst, sc.size, EncodeSettings.deterministic(sc.preset, sc.crf))
+        info = letterbox_video(src, dst, sc.size, EncodeSettings(options={"preset": sc.preset, "crf": str(sc.crf)}))
         return dst, info["geometry"]
 
     def clip_inputs(self, scaled: Path, geometry, clips_per_video: int | None = None) -> ClipInputs:

@@ -3,14 +3,14 @@
 Frames are turned upright from the display-rotation metadata first, so an
 augmented phone video is stored upright (with no rotation tag) and every op
 sees the picture as a viewer does. Audio is not copied: the outputs are
-video-only (the original, aug_index 0, keeps its audio).
+video-only (the original, aug_index 0, keeps its audio). Encoding goes through
+the project's deterministic encoder (``fvc.video.encode``): the same seed gives
+the same decoded frames in any process, under any load.
 """
 
 from __future__ import annotations
 
 import os
-
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -19,56 +19,11 @@ import av
 import numpy as np
 
 from ..errors import VideoError
-from ..video.io import VideoWriter, _ffmpeg_msg, open_video
+from ..video.encode import EncodeSettings, defined_frame
+from ..video.io import _ffmpeg_msg, open_video
 from .params import enabled
 from .spatial import SpatialAugmenter
 from .temporal import ChunkReverser, hits
-
-
-@dataclass(frozen=True)
-class EncodeSettings:
-    """Encoder settings shared by the stage outputs and their benchmark floor."""
-
-    codec: str = "libx264"
-    pix_fmt: str = "yuv420p"
-    options: dict[str, str] = field(default_factory=lambda: {"preset": "veryfast", "crf": "20"})
-
-    @classmethod
-    def deterministic(cls, preset: str = "veryfast", crf: int = 20) -> "EncodeSettings":
-        """x264 on one thread without SIMD (its SIMD paths read uninitialised bytes past the picture),
-        as the synthetic corpus encodes: the same frames give the same bitstream on every run."""
-        return cls(options={"preset": preset, "crf": str(crf), "threads": "1",
-                            "x264-params": "asm=0:threads=1:lookahead-threads=1:sliced-threads=0"})
-
-    def writer(self, path: Path, fps: Fraction, width: int, height: int) -> "FrameWriter":
-        return FrameWriter(path, fps, width, height, codec=self.codec, pix_fmt=self.pix_fmt, options=self.options)
-
-
-class FrameWriter(VideoWriter):
-    """A VideoWriter that also takes frames already in the encoder's format, and can
-    force a frame to be an IDR keyframe (a closed GOP starts there: reversal chunks)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.stream.codec_context.name.startswith("libx264"):
-            self.stream.options = {**dict(self.stream.options), "forced-idr": "1"}
-
-    def write(self, frame: np.ndarray | av.VideoFrame, keyframe: bool = False) -> None:
-        if isinstance(frame, np.ndarray):
-            if not keyframe:
-                super().write(frame)
-                return
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-        frame.pts = None
-        frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
-        self.frames += 1
-
-
-def encoder_frame(rgb: np.ndarray, pix_fmt: str) -> av.VideoFrame:
-    """RGB -> a frame in the encoder's pixel format (half the bytes for yuv420p)."""
-    return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format=pix_fmt)
 
 
 def configure_decoder(stream: av.video.stream.VideoStream, max_threads: int = 4) -> None:
@@ -140,7 +95,7 @@ def render_augmented(
                     out = aug(rgb[: aug.height, : aug.width])
                     del rgb, frame  # only the augmented frame stays alive while it is encoded
                     if reverse:  # held frames: converted once, at half the size
-                        out = encoder_frame(out, enc.pix_fmt)
+                        out = defined_frame(out, enc.pix_fmt)
                     for _ in range(2 if dup and hits(i, dup) else 1):
                         sink.write(out)
                         n_out += 1
@@ -158,5 +113,5 @@ def render_augmented(
             if isinstance(sink, ChunkReverser):
                 sink.cleanup()
             else:
-                sink.__exit__(RuntimeError, None, None)
+                sink.abort()
     return {"frames_in": n_in, "frames_out": n_out, "width": aug.width, "height": aug.height, "fps": float(fps)}

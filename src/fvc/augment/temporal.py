@@ -61,7 +61,8 @@ def remux_chunks_reversed(src: Path, starts: list[int], out: Path, container_for
         raise VideoError(src, f"chunk starts {starts[:3]}... do not fit {n} frames")
     bounds = list(zip(starts, starts[1:] + [n]))
     written = 0
-    with av.open(str(src)) as ic, av.open(str(out), mode="w", format=container_format) as oc:
+    with av.open(str(src)) as ic, av.open(str(out), mode="w", format=container_format,
+                                             container_options={"fflags": "+bitexact"}) as oc:
         ist = ic.streams.video[0]
         ost = oc.add_stream_from_template(ist)
         for s, e in reversed(bounds):

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         password: Annotated[str | None, typer.Option(
             "--password", help="Archive password (default: $FVC_ARCHIVE_PASSWORD or 'fvc-synth').")] = None,
         cascades: Annotated[int | None, typer.Option(
-            "--cascades", help="Number of cascades (default: about videos / 2.5).")] = None,
+            "--cascades", help="Number of cascades (default: about videos / 1.5).")] = None,
         max_height: Annotated[int, typer.Option("--max-height", help="Largest frame height (short side), pixels.")] = 720,
         max_duration: Annotated[float, typer.Option("--max-duration", help="Longest clip, seconds.")] = 8.0,
         workers: Annotated[int, typer.Option("--workers", min=1, help="Processes used for rendering.")] = 2,

@@ -16,8 +16,9 @@ import av
 import cv2
 import numpy as np
 
-from ..augment.render import EncodeSettings, configure_decoder, stream_fps
+from ..augment.render import configure_decoder, stream_fps
 from ..errors import InputError, VideoError
+from ..video.encode import EncodeSettings
 from ..video.io import _ffmpeg_msg, open_video
 
 
@@ -128,5 +129,5 @@ def letterbox_video(src: Path, dst: Path, size: int, enc: EncodeSettings, transf
         writer = None
     finally:
         if writer is not None:
-            writer.__exit__(RuntimeError, None, None)
+            writer.abort()
     return {"geometry": geo, "frames": frames}

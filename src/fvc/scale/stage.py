@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..augment.render import EncodeSettings
 from ..augment.stage import CARRIED, relative, resolve, source_videos
 from ..config import FvcConfig, ScaleConfig
 from ..errors import InputError
 from ..stages import KEY_COLUMN, Stage, StageSummary, run_stage
+from ..video.encode import EncodeSettings
 from ..workspace import Workspace
 from .autoencoder import VaeRoundTrip, load_vae
 from .letterbox import check_size, letterbox_video

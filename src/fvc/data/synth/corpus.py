@@ -20,7 +20,7 @@ from ...errors import InputError
 from .encode import EncodeSpec, bitrate_for
 from .manipulations import MANIPULATIONS, FakeSpec, draw_fake
 from .neardups import NearDupSpec, draw_neardup
-from .scenes import SCENE_IMAGES, SceneSpec, draw_scene
+from .scenes import SCENE_IMAGES, SceneSpec, draw_scene, texture_width
 from .seeding import rng_for
 
 CONTAINERS = ("mp4", "webm", "mkv", "avi")
@@ -107,8 +107,9 @@ def _size(height: int, aspect: tuple[int, int]) -> tuple[int, int]:
 
 
 def default_cascades(n_videos: int) -> int:
-    """About 2.5 files per cascade: grouped CV on a small demo needs many independent cascades."""
-    return max(4, int(round(n_videos / 2.5)))
+    """About 1.5 files per cascade: grouped CV needs many independent cascades (80 in the 120-video demo);
+    each manipulation kind then has about 8 fake cascades to learn from and be tested on."""
+    return max(4, int(round(n_videos / 1.5)))
 
 
 class _Namer:
@@ -250,13 +251,14 @@ def plan_corpus(n_videos: int, seed: int, opts: SizeOptions | None = None,
     scenes = _scene_regions(rng_for(seed, "images"), n_cascades)
     deal = rng_for(seed, "deal").permutation(n_cascades)
     all_sizes, size_p = opts.sizes()
+    texture = texture_width(max(max(w, h) for w, h in all_sizes))
     jobs: list[VideoJob] = []
     for i, (letter, k) in enumerate(order):
         is_fake, cid = letter == "f", f"{letter}{k}"
         crng = rng_for(seed, "cascade", cid)
         fmt, (image, region) = formats[i], scenes[deal[i]]
         scene = draw_scene(seed, cid, fmt["width"], fmt["height"], fmt["n_frames"], float(fmt["fps"]), image=image,
-                           region=region)
+                           region=region, texture=texture)
         fake = draw_fake(seed, cid, kinds[k]) if is_fake else None
         archive = ARCHIVES[i % 3]
         platform, pid, url = namer.draw()

@@ -1,11 +1,8 @@
 """Encoding generated frames (and a tone) into the containers FVC videos come in.
 
-Every encoder runs single-threaded so the same frames give the same
-bitstream, hence the same decoded frames, on every run. Frames reach the
-encoder as yuv420p planes we fill completely, padding included: left to
-FFmpeg's converter, the bytes past the picture's right edge are whatever the
-allocator left there. x264 additionally runs without SIMD (see
-``_video_options``).
+Video goes through the project's deterministic encoder (``fvc.video.encode``:
+one thread, x264 SIMD capped at SSE2, frames with every byte defined), so the
+same seed gives the same bytes, hence the same decoded frames, on every run.
 """
 
 from __future__ import annotations
@@ -17,10 +14,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from ...errors import VideoError
+from ...video.encode import Encoder
 from ...video.io import iter_frames
 from .seeding import rng_for
 
@@ -73,51 +70,24 @@ def bitrate_for(width: int, height: int, fps: float, bits_per_pixel: float) -> i
     return max(24_000, int(width * height * float(fps) * bits_per_pixel))
 
 
-def _video_options(spec: EncodeSpec) -> dict[str, str]:
+def _speed_options(spec: EncodeSpec) -> dict[str, str]:
+    """Presets for a fast build; threads and SIMD are fixed by the shared encoder."""
     if spec.codec == "libx264":
-        # asm=0: x264's SIMD paths read bytes outside the picture that no caller initialises, so the same
-        # frames gave a different stream now and then (seen at widths like 86 or 96 px); the C paths
-        # read only the picture. About 4x slower, still a small part of a build.
-        return {"preset": "ultrafast" if spec.fast else "veryfast", "threads": "1",
-                "x264-params": "asm=0:threads=1:lookahead-threads=1:sliced-threads=0"}
+        return {"preset": "ultrafast" if spec.fast else "veryfast"}
     if spec.codec == "libx265":
-        return {"preset": "ultrafast", "x265-params": f"pools=none:frame-threads=1:log-level=error:keyint={spec.gop}"}
+        return {"preset": "ultrafast", "x265-params": "log-level=error"}
     if spec.codec == "libvpx-vp9":
-        return {"deadline": "realtime", "cpu-used": "8", "threads": "1", "row-mt": "0", "lag-in-frames": "0"}
-    return {"threads": "1"}
+        return {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    return {}
 
 
-def yuv420p_frame(rgb: np.ndarray) -> av.VideoFrame:
-    """An RGB image (even width and height) as a yuv420p frame with every byte defined.
+class _Writer(Encoder):
+    """The shared deterministic encoder plus an optional tone track in the same container."""
 
-    BT.601 limited range, as FFmpeg's own conversion; each plane's row padding
-    repeats the last pixel instead of holding leftover memory.
-    """
-    h, w = rgb.shape[:2]
-    if h % 2 or w % 2:
-        raise ValueError(f"frame size {w}x{h} must be even for yuv420p")
-    yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
-    chroma = yuv[h:].reshape(2, h // 2, w // 2)
-    frame = av.VideoFrame(w, h, "yuv420p")
-    for plane, arr in zip(frame.planes, (yuv[:h], chroma[0], chroma[1])):
-        rows = plane.buffer_size // plane.line_size
-        plane.update(np.pad(arr, ((0, rows - arr.shape[0]), (0, plane.line_size - arr.shape[1])), mode="edge"))
-    return frame
-
-
-class _Writer:
     def __init__(self, path: Path, spec: EncodeSpec, seed: int):
-        self.path, self.spec = path, spec
-        # bitexact: no encoder version strings or random segment ids, so equal input gives equal bytes
-        self.container = av.open(str(path), mode="w", container_options={"fflags": "+bitexact"})
-        vs = self.container.add_stream(spec.codec, rate=spec.fps)
-        vs.width, vs.height = spec.width, spec.height
-        vs.pix_fmt = "yuv420p"  # frames arrive in this format: no conversion inside FFmpeg
-        vs.bit_rate = int(spec.bit_rate)
-        vs.codec_context.gop_size = int(spec.gop)
-        vs.codec_context.thread_count = 1
-        vs.options = _video_options(spec)
-        self.video = vs
+        super().__init__(path, spec.fps, spec.width, spec.height, codec=spec.codec, options=_speed_options(spec),
+                         bit_rate=spec.bit_rate, gop=spec.gop)
+        self.spec = spec
         self.audio = None
         if spec.audio:
             acodec, rate = FORMATS[spec.container][1], FORMATS[spec.container][2]
@@ -128,14 +98,9 @@ class _Writer:
             self.rate = rate
             self.samples_done = 0
             self.rng = rng_for(seed, "audio")
-        self.frames = 0
 
-    def write(self, rgb: np.ndarray) -> None:
-        frame = yuv420p_frame(rgb)
-        frame.pts = self.frames
-        frame.time_base = Fraction(1) / self.spec.fps
-        self.container.mux(self.video.encode(frame))
-        self.frames += 1
+    def write(self, rgb: np.ndarray, keyframe: bool = False) -> None:
+        super().write(rgb, keyframe)
         if self.audio is not None:
             self._write_audio(int(round(self.frames * self.rate / float(self.spec.fps))))
 
@@ -153,7 +118,7 @@ class _Writer:
         self.samples_done = until
 
     def close(self) -> None:
-        self.container.mux(self.video.encode(None))
+        self.container.mux(self.stream.encode(None))
         if self.audio is not None:
             self.container.mux(self.audio.encode(None))
         self.container.close()
@@ -169,11 +134,9 @@ def encode_frames(path: str | Path, frames: Iterable[np.ndarray], spec: EncodeSp
         raise VideoError(path, f"cannot create {spec.codec} encoder in .{spec.container} ({exc})") from exc
     try:
         for rgb in frames:
-            if rgb.shape[:2] != (spec.height, spec.width):
-                raise ValueError(f"frame {rgb.shape[:2]} does not match encoder {spec.height}x{spec.width}")
             writer.write(rgb)
     except BaseException:
-        writer.container.close()
+        writer.abort()
         path.unlink(missing_ok=True)
         raise
     writer.close()

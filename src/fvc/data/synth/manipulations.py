@@ -6,8 +6,8 @@ real footage:
 
 - ``splice``: an object from another photograph, pasted with a feathered mask;
   it carries no sensor noise and no motion blur, unlike the footage around it.
-- ``timeline``: frame-rate conversion by duplication, dropped frames, a speed
-  ramp, a looped or reversed segment (duplicate frames, motion jumps).
+- ``timeline``: frame-rate conversion by duplication, bursts of dropped frames,
+  a speed ramp, a looped or reversed segment (duplicate frames, motion jumps).
 - ``reuse``: old footage re-encoded from a low-resolution or already heavily
   compressed copy (upscaling blur, 8x8 blocking, double quantisation).
 - ``cgi``: a noise-free, supersampled rendering of the scene, no hand shake.
@@ -91,7 +91,9 @@ def timeline_map(fake: FakeSpec, n_out: int) -> np.ndarray:
     if fake.variant == "dup":
         return conform(j)
     if fake.variant == "drop":
-        steps = rng.choice([1.0, 2.0, 3.0], size=n_out, p=[0.35, 0.4, 0.25])
+        # stutter, as a screen capture or an overloaded export leaves it: most frames follow on, but now
+        # and then a burst of 2-5 frames is lost (a motion jump of 3-6 frames)
+        steps = np.where(rng.random(n_out) < 0.25, rng.integers(3, 7, size=n_out), 1).astype(np.float64)
         return np.concatenate([[0.0], np.cumsum(steps[:-1])])
     if fake.variant == "ramp":
         phase = rng.uniform(0, 2 * math.pi)
