@@ -23,7 +23,7 @@ import fast_zip_decryption  # noqa: F401  (patches zipfile with a C ZipCrypto de
 import pyzipper
 
 from ..config import DataConfig
-from ..errors import ArchiveError
+from ..errors import ArchiveError, StorageError
 from ..progress import progress_iter
 from ..workspace import atomic_path, atomic_write_text
 
@@ -302,6 +302,9 @@ def _extract_member(zf, archive: Path, info, target: Path, pwd: bytes | None) ->
         raise _archive_error(archive, f"unsupported compression ({exc})", info.filename) from exc
     except OSError as exc:  # disk full, permission denied, ...
         raise _archive_error(archive, f"cannot write {target} ({exc.strerror or exc})", info.filename) from exc
+    except StorageError as exc:  # the same, seen by atomic_path while it creates the temp file
+        raise _archive_error(archive, f"cannot write {target} ({os.strerror(exc.errno) if exc.errno else exc})",
+                             info.filename) from exc
     return written, crc & 0xFFFFFFFF
 
 
