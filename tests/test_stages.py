@@ -193,3 +193,49 @@ def test_a_bug_in_a_worker_stops_the_run_with_its_traceback(tmp_path):
     with pytest.raises(RuntimeError, match="(?s)bug in stage 'demo'.*IndexError"):
         run_stage(ws, DEMO, FvcConfig(), rows_of("a", "b", "c"), index_error, workers=2)
     assert not ws.has("demo")
+
+
+SLOW_RUN = """
+import os, sys, time
+from pathlib import Path
+from fvc.config import FvcConfig
+from fvc.stages import Stage, run_stage
+from fvc.workspace import Workspace
+
+def slow(row):
+    (Path(sys.argv[1]) / f"working-{os.getpid()}").touch()
+    time.sleep(120)  # a long video
+    return {"v": 1}
+
+if __name__ == "__main__":
+    rows = [{"video_id": f"v{i}"} for i in range(4)]
+    run_stage(Workspace(Path(sys.argv[1])).ensure(), Stage("s", output="s"), FvcConfig(), rows, slow, workers=2)
+"""
+
+
+def test_workers_die_with_a_killed_run(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import psutil
+
+    import fvc
+
+    script = tmp_path / "slow_run.py"
+    script.write_text(SLOW_RUN)
+    env = dict(os.environ, PYTHONPATH=str(Path(fvc.__file__).resolve().parents[1]))
+    ws = tmp_path / "ws"
+    proc = subprocess.Popen([sys.executable, str(script), str(ws)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(ws.glob("working-*"))) < 2 and time.monotonic() < deadline:  # both inside a video
+            time.sleep(0.1)
+        workers = [psutil.Process(int(p.name.split("-")[1]))
+                   for p in ws.glob("working-*")]
+        assert len(workers) == 2
+    finally:
+        proc.kill()  # kill -9 of the run alone
+        proc.wait()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, f"still running without their run: {alive}"

@@ -4,8 +4,9 @@ Each worker holds one video at a time, so its memory is what the serial run
 needs for one video. Results come back as plain rows; the caller writes
 them, in input order, exactly as with one worker. A worker that dies (a
 crash in a native decoder, the OOM killer) turns its video into an error row
-and is replaced; workers die with the run (``PR_SET_PDEATHSIG``), so a killed
-run never leaves one writing into the workspace.
+and is replaced. Workers die with the run: each watches a pipe only the run
+holds open, so a killed run (``kill -9`` included) never leaves a worker
+writing into the workspace.
 
 Workers come from a forkserver, never forked from the caller (which may hold
 threads and the workspace lock).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -61,23 +63,22 @@ def attempt(fn: Callable[[dict[str, Any]], Any], row: dict[str, Any], catch_bugs
     return ("ok", out if isinstance(out, list) else [out])
 
 
-def _die_with_run(run_pid: int) -> None:
-    """Linux: SIGKILL this worker when its parent dies (the forkserver, which exits with the run)."""
-    try:
-        import ctypes
+def _die_with_run(alive) -> None:
+    """Exit as soon as ``alive`` reads EOF: the run closed it or died (its parent is the forkserver,
+    which waits for its workers, so the parent's death is no signal)."""
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    try:
-        os.kill(run_pid, 0)  # the run died before prctl took effect: go too
-    except ProcessLookupError:
+    def watch() -> None:
+        try:
+            alive.poll(None)  # nothing is ever sent: readable means EOF
+        except OSError:
+            pass
         os._exit(1)
 
+    threading.Thread(target=watch, name="fvc-run-watch", daemon=True).start()
 
-def _worker(conn, fn: Callable, run_pid: int) -> None:
-    _die_with_run(run_pid)
+
+def _worker(conn, alive, fn: Callable) -> None:
+    _die_with_run(alive)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle; it stops us
     conn.send("ready")  # started (and unpickled fn): a death from now on is its video's
     while True:
@@ -103,9 +104,9 @@ def _describe_exit(code: int | None) -> str:
 
 
 class _Worker:
-    def __init__(self, ctx, fn: Callable):
+    def __init__(self, ctx, alive, fn: Callable):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child, fn, os.getpid()), daemon=True)
+        self.proc = ctx.Process(target=_worker, args=(child, alive, fn), daemon=True)
         self.proc.start()
         child.close()
         self.task: tuple[int, dict[str, Any]] | None = None
@@ -150,9 +151,10 @@ def run_pool(fn: Callable[[dict[str, Any]], Any], rows: list[dict[str, Any]], wo
     ctx = _context(fn)
     queue = deque(enumerate(rows))
     pool: list[_Worker] = []
+    alive, alive_w = ctx.Pipe(duplex=False)  # only this process holds the write end
     try:
         for _ in range(min(workers, len(rows))):
-            w = _Worker(ctx, fn)
+            w = _Worker(ctx, alive, fn)
             pool.append(w)
             w.give(queue.popleft())
         while any(w.task is not None for w in pool):
@@ -173,11 +175,13 @@ def run_pool(fn: Callable[[dict[str, Any]], Any], rows: list[dict[str, Any]], wo
                     pos, row = w.task
                     outcome = ("error", crash_message(row, _describe_exit(w.proc.exitcode)))
                     w.stop()
-                    w = pool[i] = _Worker(ctx, fn)
+                    w = pool[i] = _Worker(ctx, alive, fn)
                 w.task = None
                 if queue:
                     w.give(queue.popleft())
                 yield pos, outcome
     finally:
+        alive_w.close()
         for w in pool:
             w.stop()
+        alive.close()

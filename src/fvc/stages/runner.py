@@ -11,6 +11,7 @@ a bug in our code stops it with its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -71,6 +72,31 @@ def _as_stored(df: pd.DataFrame) -> pd.DataFrame:
 
 def _error_row(key: str, row_key: str, message: str) -> list[dict[str, Any]]:
     return [{key: row_key, "error": message}]
+
+
+def _save(ws: Workspace, stage: Stage, key: str, rows: list[dict[str, Any]], task: tuple[int, str, Path],
+          outcome: Outcome, frames: list[pd.DataFrame | None], summary: StageSummary) -> None:
+    """Write one row's outcome as its part file (its output rows, or its error row), or stop the run."""
+    i, row_key, part = task
+    kind = outcome[0]
+    if kind == "stop":
+        _, path, errno = outcome
+        raise StorageError(path or ws.stage_dir(stage.files or stage.name), OSError(errno, os.strerror(errno)))
+    if kind == "bug":
+        raise RuntimeError(f"bug in stage '{stage.name}' on {rows[i][key]}; worker traceback:\n{outcome[1]}")
+    if kind == "ok":
+        out_rows = outcome[1]
+        for r in out_rows:
+            r.setdefault(key, str(rows[i][key]))
+            r.setdefault("error", None)
+        summary.done += 1
+    else:
+        out_rows = _error_row(key, str(rows[i][key]), outcome[1])
+        summary.failed += 1
+    df = pd.DataFrame(out_rows)
+    df[KEY_COLUMN] = row_key
+    write_table(df, part)
+    frames[i] = _as_stored(df)
 
 
 def run_stage(
@@ -143,27 +169,9 @@ def run_stage(
     else:
         outcomes = ((j, attempt(fn, r, catch_bugs=False)) for j, r in enumerate(todo_rows))
     label = description or stage.name
-    for j, outcome in progress_iter(outcomes, label, total=len(todo_rows)):
-        i, row_key, part = todo[j]
-        kind = outcome[0]
-        if kind == "stop":
-            _, path, errno = outcome
-            raise StorageError(path or ws.stage_dir(stage.files or stage.name), OSError(errno, os.strerror(errno)))
-        if kind == "bug":
-            raise RuntimeError(f"bug in stage '{stage.name}' on {rows[i][key]}; worker traceback:\n{outcome[1]}")
-        if kind == "ok":
-            out_rows = outcome[1]
-            for r in out_rows:
-                r.setdefault(key, str(rows[i][key]))
-                r.setdefault("error", None)
-            summary.done += 1
-        else:
-            out_rows = _error_row(key, str(rows[i][key]), outcome[1])
-            summary.failed += 1
-        df = pd.DataFrame(out_rows)
-        df[KEY_COLUMN] = row_key
-        write_table(df, part)
-        frames[i] = _as_stored(df)
+    with contextlib.closing(outcomes):  # a stopping error stops the workers now, not when the traceback goes
+        for j, outcome in progress_iter(outcomes, label, total=len(todo_rows)):
+            _save(ws, stage, key, rows, todo[j], outcome, frames, summary)
     done = [f for f in frames if f is not None]
     table = pd.concat(done, ignore_index=True) if done else pd.DataFrame(columns=[key, "error", KEY_COLUMN])
     if finish is not None:
