@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from fvc.video.io import VideoWriter
 from fvc.workspace import Workspace
@@ -56,3 +57,14 @@ def make_scaled_workspace(root: Path, per_class: int = 5, folds: int = 5, corrup
     df["label"] = df["label"].astype("Int64")
     ws.write("scaled", df)
     return ws
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny tensors: one torch thread avoids OpenMP contention on a shared 2-core machine (autouse where imported)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

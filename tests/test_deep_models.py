@@ -8,6 +8,7 @@ import pytest
 import torch
 import torchvision
 from torch import nn
+from _deep_fixtures import one_torch_thread  # noqa: F401 (autouse: one torch thread per test)
 
 from fvc.errors import InputError, MissingDependencyError
 from fvc.models.deep import weights as weights_mod
@@ -22,15 +23,6 @@ from fvc.models.video_zoo import R2PLUS1D_18_K400, R3D_18_K400, RESNET50_IN1K
 DEEP = [e.id for e in list_models("deep")]
 from fvc.training.trainer import seed_everything
 
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP contention on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 HEAVY = {"5d", "5o", "5p", "5q"}  # 3-33M parameters or slow depthwise 3D convs on CPU: overfit runs marked slow

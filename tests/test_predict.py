@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _deep_fixtures import write_letterboxed
+from _deep_fixtures import one_torch_thread, write_letterboxed  # noqa: F401 (autouse)
 from typer.testing import CliRunner
 
 from fvc.cli import app
@@ -20,14 +20,6 @@ from fvc.models.saved import FeatureModel, ModelCard, save_deep_model, save_feat
 from fvc.predict import Predictor, predict_videos, resolve_model_path
 from fvc.tracking.model_registry import resolve_model_ref
 from fvc.workspace import Workspace
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

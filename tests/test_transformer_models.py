@@ -9,6 +9,7 @@ import pytest
 import torch
 import torchvision
 from torch import nn
+from _deep_fixtures import one_torch_thread  # noqa: F401 (autouse: one torch thread per test)
 
 from fvc.errors import InputError, MissingDependencyError
 from fvc.models import create_model, get_model
@@ -22,14 +23,6 @@ from fvc.training.train_config import TrainConfig
 from fvc.training.trainer import Trainer, seed_everything
 
 TRANSFORMERS = ["5k", "5l", "5m", "5n"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def within_1pct(n: int, published_m: float) -> bool:

@@ -1,11 +1,12 @@
-"""Per-video fake probability from a trained model, feature-based or deep.
+"""Per-video fake probability from a trained model: feature-based, deep, or a tree model on deep embeddings.
 
 A new video goes through the steps its model was trained on, as its model
 card (``model.json``) records them: stage-3 letterbox scaling at the card's
 size and encoder settings (so codec traces match) and the card's clip and
-normalisation for deep models; stage-2 (and stage-4) handcrafted features
-with the card's sampling for feature models. The workspace's ``fvc.yaml``
-plays no part. Each file is handled on its own: an unreadable file gives a
+normalisation for deep models and for the backbone of 5f-5j (whose saved
+model holds the backbone and the tree model); stage-2 (and stage-4)
+handcrafted features with the card's sampling for feature models. The
+workspace's ``fvc.yaml`` plays no part. Each file is handled on its own: an unreadable file gives a
 row with its error and the rest carry on.
 
 ``--model`` takes a model id (``results/<id>/``), a run folder or a model
@@ -91,6 +92,8 @@ class Predictor:
                              f"'{self.card.scale_config.method}'")
         if self.kind == "deep":
             self.model.to(device)
+        elif self.kind == "embedding":  # 5f-5j: the backbone inside the saved model embeds, then the Pipeline
+            self.model.backbone.to(device)
 
     @classmethod
     def load(cls, ref: str, ws: Workspace, **kw: Any) -> Predictor:
@@ -101,7 +104,8 @@ class Predictor:
         path = Path(path)
         try:
             with tempfile.TemporaryDirectory(prefix="fvc-predict-") as tmp:
-                prob, clips = (self._deep if self.kind == "deep" else self._features)(path, Path(tmp))
+                score = {"deep": self._deep, "embedding": self._embedding}.get(self.kind, self._features)
+                prob, clips = score(path, Path(tmp))
         except FvcError as exc:
             return Prediction(str(path), None, None, None, str(exc))
         except Exception as exc:  # a decoder or codec surprise on one file must not stop the others
@@ -147,6 +151,14 @@ class Predictor:
     def _deep(self, path: Path, tmp: Path) -> tuple[float, int]:
         logits = self.clip_logits(self.clip_inputs(*self.scaled(path, tmp)))
         return float(np.mean(1.0 / (1.0 + np.exp(-logits)))), len(logits)
+
+    def _embedding(self, path: Path, tmp: Path) -> tuple[float, int]:
+        """5f-5j: the saved backbone's pooled clip features, mean and std over the clips, then the trees."""
+        from .training.embeddings import clip_embeddings, pool_videos  # imports torch: deep models only
+
+        feats, _ = clip_embeddings(self.model.backbone, [self.clip_inputs(*self.scaled(path, tmp)).batch], self.device)
+        row = pool_videos(feats, [str(path)] * len(feats))
+        return float(self.model.predict_proba(row)[0, 1]), len(feats)
 
     def feature_row(self, path: Path, tmp: Path) -> dict[str, Any]:
         """The card's stage-2 (and stage-4) features of one video, as the model reads them."""

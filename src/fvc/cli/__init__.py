@@ -28,16 +28,16 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-from . import (augment, data, explain, features, mlflow_ui, models, predict, promote, query, report, run,  # noqa: E402
-               scale, serve, setup, synth, train)
+from . import (augment, data, embed, explain, features, mlflow_ui, models, predict, promote, query,  # noqa: E402
+               report, run, scale, serve, setup, synth, train)
 
-for _module in (augment, data, explain, features, mlflow_ui, models, predict, promote, query, report, run, scale,
-                serve, setup, synth, train):
+for _module in (augment, data, embed, explain, features, mlflow_ui, models, predict, promote, query, report, run,
+                scale, serve, setup, synth, train):
     _module.register(app)
 
 # `fvc --help` lists commands in pipeline order; commands not named here follow.
 COMMAND_ORDER = [
-    "synth", "setup", "index", "splits", "augment", "features", "scale", "models", "train",
+    "synth", "setup", "index", "splits", "augment", "features", "scale", "embed", "models", "train",
     "report", "predict", "explain", "serve", "run", "status", "query", "promote", "mlflow-ui",
 ]
 

@@ -23,7 +23,7 @@ def train(
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow tracking URI (default: workspace store).")] = None,
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log to MLflow / the experiment log.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Recompute every fold, ignoring finished ones.")] = False,
-    no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Deep models: train from scratch, no pretrained weights.")] = False,
+    no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Deep models and 5f-5j backbones: train from scratch (per fold), no pretrained weights.")] = False,
     wait: WaitOpt = False,
 ) -> None:
     """Cross-validate models on the grouped folds; write results/<model>/ and the final model.
@@ -52,7 +52,7 @@ def train(
                                       "(run 'fvc scale' and 'fvc features --stage 4')", highlight=False)
             entries = [e for e in entries if not missing[e.id]]
         rcs = [default_run_config(e.id, preset=preset, seed=seed, folds=fold or None,
-                                  params={"weights": None} if no_pretrained and e.family == "deep" else None)
+                                  params={"weights": None} if no_pretrained and e.family != "features" else None)
                for e in entries]
         if not rcs:
             raise InputError("--model", f"'{model}' selects no model; see 'fvc models'")

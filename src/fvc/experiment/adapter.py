@@ -9,8 +9,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from ..config import stable_hash
 from ..models.saved import ModelCard
 from ..training.events import TrainObserver
+from ..workspace import Workspace
 
 META_COLUMNS = ["video_id", "source_video_id", "fold", "label", "group_id"]
 
@@ -59,3 +61,13 @@ class FamilyAdapter(Protocol):
     def summary_extra(self, records: list[dict]) -> dict: ...
 
     def importance(self, records: list[dict], final: Any) -> pd.DataFrame | None: ...
+
+
+def cv_run_dir(ws: Workspace, model_id: str, rc: Any, adapter: "FamilyAdapter") -> tuple[Path, str, dict[str, str]]:
+    """(run folder, run key, table fingerprints) of a loaded adapter: where its folds keep their state.
+
+    One definition, so a model that reuses another's folds (5f-5j train their backbone's folds) finds them.
+    """
+    tables = ws.fingerprints(adapter.tables)
+    run_key = stable_hash({"config": rc.hash(), "data": tables, "adapter": adapter.key()})
+    return ws.artifacts_dir / "cv" / model_id / run_key, run_key, tables

@@ -3,8 +3,9 @@
 Outer folds come from ``splits`` (a row's fold is its source video's fold,
 joined at training time, so augmented copies and clips of one video never
 straddle train and test). A family adapter (:mod:`.feature_adapter`,
-:mod:`.deep_adapter`) knows how to load rows, fit on a fold's training rows,
-predict its test rows and refit on everything; this loop owns the rest, once:
+:mod:`.deep_adapter`, :mod:`.embedding_adapter`) knows how to load rows, fit
+on a fold's training rows, predict its test rows and refit on everything;
+this loop owns the rest, once:
 the observer lifecycle, fold validation, fold-level resume (a finished fold
 is never recomputed), ``--force``, ``metrics.json`` and the final model with
 its card.
@@ -28,8 +29,9 @@ from ..models.saved import ModelCard
 from ..training.events import CompositeObserver, TrainObserver
 from ..training.metrics import json_safe
 from ..workspace import Workspace, atomic_path, atomic_write_text
-from .adapter import ExperimentData, FamilyAdapter
+from .adapter import ExperimentData, FamilyAdapter, cv_run_dir
 from .deep_adapter import DeepAdapter
+from .embedding_adapter import EmbeddingAdapter
 from .feature_adapter import FeatureAdapter
 from .result_files import CVResult, build_summary, result_dir, save_cv_result, score_oof, write_importance
 from .run_config import RunConfig
@@ -37,8 +39,11 @@ from .run_config import RunConfig
 FOLD_PREDICTIONS = "oof.parquet"
 FOLD_RECORD = "fold.json"
 
+ADAPTERS = {"features": FeatureAdapter, "deep": DeepAdapter, "embedding": EmbeddingAdapter}
+
+
 def make_adapter(entry: ModelEntry, ws: Workspace, rc: RunConfig) -> FamilyAdapter:
-    return (FeatureAdapter if entry.family == "features" else DeepAdapter)(entry, ws, rc)
+    return ADAPTERS[entry.family](entry, ws, rc)
 
 
 def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list[TrainObserver] | None = None,
@@ -49,11 +54,9 @@ def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list
     obs = CompositeObserver(observers or [])
     adapter = make_adapter(entry, ws, rc)
     data = adapter.load()
-    tables = ws.fingerprints(adapter.tables)
+    run_dir, _, tables = cv_run_dir(ws, entry.id, rc, adapter)
     fingerprint = stable_hash(tables)
     folds = _check_folds(ws, data, rc)
-    run_key = stable_hash({"config": rc.hash(), "data": tables, "adapter": adapter.key()})
-    run_dir = ws.artifacts_dir / "cv" / entry.id / run_key
     if force and run_dir.exists():
         shutil.rmtree(run_dir)
     obs.on_run_start(entry.id, rc, fingerprint, tables)

@@ -64,13 +64,15 @@ def default_run_config(model_id: str, **overrides: Any) -> RunConfig:
     """The RunConfig ``fvc train --model ID`` uses without --config: the catalog's defaults + overrides.
 
     The preset is the catalog's default (``full``) unless one is asked for;
-    feature models take their stages from the data config and their grid from the preset.
+    feature models take their stages from the data config and their grid from the preset, as embedding models
+    take their grid.
     """
     entry = get_model(model_id)
     preset = overrides.get("preset") or entry.default_preset
     base: dict[str, Any] = {"model": entry.id, "preset": preset}
     if entry.family == "features":
         base["feature_stages"] = list(entry.data.stages)
+    if entry.family in ("features", "embedding"):
         base["grid"] = {k: list(v) for k, v in entry.preset(preset).get("grid", {}).items()}
     base.update({k: v for k, v in overrides.items() if v is not None})
     try:

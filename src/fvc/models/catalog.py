@@ -21,7 +21,9 @@ from ..errors import InputError
 from ..training.clips import ClipSpec
 from ..training.train_config import TrainConfig
 
-FAMILIES = ("features", "deep")
+# features: scikit-learn on feature tables; deep: torch on clips; embedding: a tree model on a deep backbone's
+# per-video embeddings (the backbone is another catalog entry, trained per fold when it has no weights).
+FAMILIES = ("features", "deep", "embedding")
 PRESETS = ("smoke", "full")
 DEFAULT_PRESET = "full"
 # Normalisation statistics (RGB, 0-1 scale): each model's data config names one.
@@ -59,8 +61,10 @@ class DataConfig:
     """What a model reads and how its input is prepared.
 
     ``kind`` is ``features`` (feature-table columns of ``stages`` at
-    ``feature_version``) or ``clips`` (decoded clips per ``clip`` of the
-    ``source`` table, normalised by ``mean``/``std``). ``scale`` is the stage-3
+    ``feature_version``), ``clips`` (decoded clips per ``clip`` of the
+    ``source`` table, normalised by ``mean``/``std``) or ``embeddings`` (the
+    per-video embeddings of the deep model ``backbone``; a resolved config
+    carries the backbone's clip and statistics). ``scale`` is the stage-3
     recipe the inputs come from (prediction replays it on a new video).
     """
 
@@ -72,6 +76,7 @@ class DataConfig:
     std: tuple[float, float, float] | None = None
     source: str | None = None
     scale: str = "letterbox"
+    backbone: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -92,7 +97,8 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelEntry:
     """One catalog entry. ``presets[name]`` holds the builder's keyword arguments under ``model``
-    and, for deep models, ``clip``/``train``/``data`` parts; feature models keep a ``grid``."""
+    and, for deep models, ``clip``/``train``/``data`` parts; feature models keep a ``grid``; embedding models
+    keep a ``grid`` and ``backbone`` (overrides of the backbone's preset of the same name)."""
 
     id: str
     name: str
@@ -127,6 +133,8 @@ class ModelEntry:
     def inputs(self) -> str:
         if self.data.kind == "features":
             return " + ".join(f"stage-{s}" for s in self.data.stages) + " features"
+        if self.data.kind == "embeddings":
+            return f"{self.data.backbone} embeddings (mean + std over clips)"
         clip = self.data_config().clip
         extra = ", unpadded" if clip and clip.mode == "varaspect" else ""
         return f"{self.data.source} clips (RGB{extra}{' + optical flow' if clip and clip.flow else ''})"
@@ -144,6 +152,16 @@ class ModelEntry:
         out.setdefault("model", {})
         if self.family == "features":
             out["model"].update(overrides or {})
+            return out
+        if self.family == "embedding":  # builder arguments stay here, the rest configures the backbone
+            own = inspect.signature(self.builder).parameters
+            backbone = dict(out.get("backbone", {}))
+            for k, v in (overrides or {}).items():
+                if k in own:
+                    out["model"][k] = v
+                else:
+                    backbone[k] = v
+            out["backbone"] = get_model(self.data.backbone).preset(key, backbone)  # resolved: fails early
             return out
         for part in ("clip", "train", "data"):
             out.setdefault(part, {})
@@ -169,6 +187,9 @@ class ModelEntry:
         if self.family == "features":
             return self.data
         resolved = resolved or self.preset()
+        if self.family == "embedding":
+            inner = get_model(self.data.backbone).data_config(resolved["backbone"])
+            return replace(inner, kind="embeddings", backbone=self.data.backbone)
         uses_weights = resolved["model"].get("weights") not in (None, False, "none")
         mean, std = ((self.weights.mean, self.weights.std) if uses_weights and self.weights is not None
                      else (self.data.mean, self.data.std))
@@ -225,12 +246,12 @@ def get_model(ref: str) -> ModelEntry:
 
 
 def resolve_models(selector: str) -> list[ModelEntry]:
-    """``all``/``features`` = every feature model, ``deep`` = every deep model, else comma-separated refs."""
+    """``all``/``features`` = every feature model, ``deep``/``embedding`` = that family, else comma-separated refs."""
     sel = selector.strip().lower()
     if sel in ("all", "features"):
         return list_models("features")
-    if sel == "deep":
-        return list_models("deep")
+    if sel in ("deep", "embedding"):
+        return list_models(sel)
     return [get_model(part) for part in selector.split(",") if part.strip()]
 
 

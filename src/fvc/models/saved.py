@@ -122,6 +122,45 @@ def save_feature_model(folder: Path, model: FeatureModel, card: ModelCard) -> Pa
     return path
 
 
+@dataclass
+class EmbeddingModel:
+    """A deep backbone and the Pipeline fitted on its per-video embeddings (5f-5j), saved together in one
+    ``model.pt`` so that prediction needs nothing else: video -> clips -> backbone -> embedding -> P(fake)."""
+
+    model_id: str
+    backbone_id: str
+    backbone: Any  # a catalog deep model (``embed`` gives its pooled clip features)
+    pipeline: Any
+    columns: list[str]
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.array([0, 1])
+
+    def predict_proba(self, embeddings: pd.DataFrame) -> np.ndarray:
+        """[P(real), P(fake)] for rows of per-video embeddings (``emb_mean_*``, ``emb_std_*``)."""
+        missing = [c for c in self.columns if c not in embeddings.columns]
+        if missing:
+            raise InputError("embeddings", f"model {self.model_id} needs columns missing here: {missing[:5]}")
+        return self.pipeline.predict_proba(embeddings[self.columns].astype("float64"))
+
+
+def save_embedding_model(folder: Path, model: EmbeddingModel, card: ModelCard) -> Path:
+    """Backbone weights, the fitted Pipeline and its columns in ``model.pt``; the card rebuilds the backbone."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / DEEP_FILE
+    with atomic_path(path) as tmp:
+        torch.save({"kind": "fvc-embedding", "model_id": card.model_id, "backbone_id": model.backbone_id,
+                    "state_dict": model.backbone.state_dict(), "pipeline": model.pipeline,
+                    "columns": list(model.columns)}, tmp)
+    card.file, card.columns = DEEP_FILE, list(model.columns)
+    card.model_kwargs = {**card.model_kwargs, **({"weights": None} if "weights" in card.model_kwargs else {})}
+    card.save(folder)
+    return path
+
+
 def save_deep_model(folder: Path, model, card: ModelCard) -> Path:
     """Weights and the card; the card's ``model_kwargs`` rebuild the network without pretrained weights."""
     import torch  # heavy: feature-model users never load it
@@ -165,13 +204,16 @@ def _load_deep(path: Path, card: ModelCard):
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
         raise InputError(path, f"cannot load deep model ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(payload, dict) or payload.get("kind") != "fvc-deep":
+    kind = payload.get("kind") if isinstance(payload, dict) else None
+    if kind not in ("fvc-deep", "fvc-embedding"):
         raise InputError(path, "not a deep model saved by fvc train")
-    entry = get_model(card.model_id)
+    entry = get_model(payload["backbone_id"] if kind == "fvc-embedding" else card.model_id)
     model = entry.build(card.model_kwargs)
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[1].strip() if "\n" in str(exc) else str(exc)
         raise InputError(path, f"weights do not fit model {entry.id} as defined now ({first[:120]}); retrain it") from exc
+    if kind == "fvc-embedding":
+        return EmbeddingModel(card.model_id, entry.id, model.eval(), payload["pipeline"], list(payload["columns"]))
     return model.eval()

@@ -5,6 +5,8 @@ as in training, cut into the model's clips. The pyfunc therefore wraps
 ``fvc.predict.Predictor``, the same code ``fvc predict`` runs, with the
 weights and their model card (``model.json``: clip, normalisation, scale
 recipe) as artifacts. The input is a DataFrame with a ``path`` column.
+XGBoost on deep embeddings (5f-5j) is saved the same way (backbone and
+trees in one ``model.pt``) and logged by the same pyfunc.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ MODEL_KEY = "model"
 META_KEY = "model_card"
 PATH_COLUMN = "path"
 EXAMPLE_PATH = "video.mp4"
-# Distributions the deep prediction path imports (decode, letterbox, flow, the network).
-DEEP_REQUIREMENTS = ("mlflow", "torch", "torchvision", "timm", "av", "opencv-python-headless", "numpy", "pandas",
-                     "pyarrow", "pydantic", "pyyaml", "scikit-learn")
+# Distributions the deep prediction path imports (decode, letterbox, flow, the network; the tree model of 5f-5j).
+DEEP_REQUIREMENTS = ("mlflow", "torch", "torchvision", "timm", "transformers", "av", "opencv-python-headless",
+                     "numpy", "pandas", "pyarrow", "pydantic", "pyyaml", "scikit-learn", "xgboost")
+# Model families saved as model.pt and scored from video files: deep models, and 5f-5j (backbone + trees).
+VIDEO_FAMILIES = ("deep", "embedding")
 
 
 class FvcDeepPyfunc(PythonModel):
@@ -68,6 +72,6 @@ def deep_artifacts(model_path: Path) -> dict[str, str]:
     if not model_path.exists():
         raise InputError(model_path, "final model file not found; cannot log it to MLflow")
     card = ModelCard.load(model_path.with_name(CARD_FILE))
-    if card.family != "deep":
+    if card.family not in VIDEO_FAMILIES:
         raise InputError(model_path.with_name(CARD_FILE), f"not a deep model card (family {card.family!r})")
     return {MODEL_KEY: str(model_path), META_KEY: str(model_path.with_name(CARD_FILE))}
