@@ -1,4 +1,5 @@
-"""Per-video fake probability from a trained model: feature-based, deep, or a tree model on deep embeddings.
+"""Per-video fake probability from a trained model: feature-based, deep, a tree model on deep embeddings, or the
+mean of several of them (an ensemble's members are saved beside it with their own cards).
 
 A new video goes through the steps its model was trained on, as its model
 card (``model.json``) records them: stage-3 letterbox scaling at the card's
@@ -29,7 +30,7 @@ from .data.index import probe_video
 from .errors import FvcError, InputError
 from .features.extract import feature_columns, video_features
 from .models import get_model
-from .models.saved import MODEL_FILES, load_model
+from .models.saved import ENSEMBLE_MEMBERS, MODEL_FILES, load_model
 from .scale.letterbox import letterbox_video
 from .training.clips import clip_indices, content_box, count_frames, decode_clips
 from .video.encode import EncodeSettings
@@ -94,6 +95,9 @@ class Predictor:
             self.model.to(device)
         elif self.kind == "embedding":  # 5f-5j: the backbone inside the saved model embeds, then the Pipeline
             self.model.backbone.to(device)
+        elif self.kind == "ensemble":  # each member replays its own card, from members/<id>/ beside this one
+            folder = self.path.parent if self.path.is_file() else self.path
+            self.members = [Predictor(folder / ENSEMBLE_MEMBERS / m, threshold, device) for m in self.model.members]
 
     @classmethod
     def load(cls, ref: str, ws: Workspace, **kw: Any) -> Predictor:
@@ -104,8 +108,7 @@ class Predictor:
         path = Path(path)
         try:
             with tempfile.TemporaryDirectory(prefix="fvc-predict-") as tmp:
-                score = {"deep": self._deep, "embedding": self._embedding}.get(self.kind, self._features)
-                prob, clips = score(path, Path(tmp))
+                prob, clips = self._score(path, Path(tmp))
         except FvcError as exc:
             return Prediction(str(path), None, None, None, str(exc))
         except Exception as exc:  # a decoder or codec surprise on one file must not stop the others
@@ -114,6 +117,21 @@ class Predictor:
 
     def predict_files(self, paths: Iterable[str | Path]) -> list[Prediction]:
         return [self.predict_file(p) for p in paths]
+
+    def _score(self, path: Path, tmp: Path) -> tuple[float, int]:
+        """(P(fake), clips or rows scored) for one file; errors propagate to ``predict_file``."""
+        score = {"deep": self._deep, "embedding": self._embedding, "ensemble": self._ensemble}.get(self.kind,
+                                                                                                 self._features)
+        return score(path, tmp)
+
+    def _ensemble(self, path: Path, tmp: Path) -> tuple[float, int]:
+        """The mean of the members' probabilities; a member that cannot score the file fails the file."""
+        scored = []
+        for k, member in enumerate(self.members):
+            sub = tmp / f"member-{k}"
+            sub.mkdir()
+            scored.append(member._score(path, sub))
+        return float(np.mean([p for p, _ in scored])), sum(n for _, n in scored)
 
     def scaled(self, src: Path, tmp: Path):
         """Stage 3 for one file: letterbox to the card's size, re-encoded as ``fvc scale`` did in training."""

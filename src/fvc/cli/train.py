@@ -25,6 +25,7 @@ def train(
     force: Annotated[bool, typer.Option("--force", help="Recompute every fold, ignoring finished ones.")] = False,
     no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Deep models and 5f-5j backbones: train from scratch (per fold), no pretrained weights.")] = False,
     wait: WaitOpt = False,
+    members: Annotated[str | None, typer.Option("--members", help="Ensemble (--model ens): comma-separated member ids, e.g. 5beta-cat,5d.")] = None,
 ) -> None:
     """Cross-validate models on the grouped folds; write results/<model>/ and the final model.
 
@@ -51,8 +52,9 @@ def train(
                     console_err.print(f"[yellow]skipping {mid}:[/] needs {', '.join(tables)} "
                                       "(run 'fvc scale' and 'fvc features --stage 4')", highlight=False)
             entries = [e for e in entries if not missing[e.id]]
-        rcs = [default_run_config(e.id, preset=preset, seed=seed, folds=fold or None,
-                                  params={"weights": None} if no_pretrained and e.family != "features" else None)
+        if members is not None and any(e.family != "ensemble" for e in entries):
+            raise InputError("--members", "is for the ensemble only: --model ens --members 5a,5d")
+        rcs = [default_run_config(e.id, preset=preset, seed=seed, folds=fold or None, params=_params(e, no_pretrained, members))
                for e in entries]
         if not rcs:
             raise InputError("--model", f"'{model}' selects no model; see 'fvc models'")
@@ -70,6 +72,16 @@ def train(
     print_table("Grouped CV (mean over folds)", rows)
     for r in results:
         console.print(f"{r.model_id} -> {r.result_dir}")
+
+
+def _params(entry, no_pretrained: bool, members: str | None) -> dict | None:
+    """Run-config params from the flags: no weights for deep models and 5f-5j backbones, the ensemble's members."""
+    params: dict = {}
+    if no_pretrained and entry.family in ("deep", "embedding"):
+        params["weights"] = None
+    if members is not None:
+        params["members"] = [m.strip() for m in members.split(",") if m.strip()]
+    return params or None
 
 
 def register(app: typer.Typer) -> None:

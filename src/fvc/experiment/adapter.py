@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -12,9 +13,12 @@ import pandas as pd
 from ..config import stable_hash
 from ..models.saved import ModelCard
 from ..training.events import TrainObserver
-from ..workspace import Workspace
+from ..training.metrics import json_safe
+from ..workspace import Workspace, atomic_path, atomic_write_text
 
 META_COLUMNS = ["video_id", "source_video_id", "fold", "label", "group_id"]
+FOLD_PREDICTIONS = "oof.parquet"
+FOLD_RECORD = "fold.json"
 
 
 @dataclass
@@ -71,3 +75,23 @@ def cv_run_dir(ws: Workspace, model_id: str, rc: Any, adapter: "FamilyAdapter") 
     tables = ws.fingerprints(adapter.tables)
     run_key = stable_hash({"config": rc.hash(), "data": tables, "adapter": adapter.key()})
     return ws.artifacts_dir / "cv" / model_id / run_key, run_key, tables
+
+
+def run_fold(adapter: FamilyAdapter, data: ExperimentData, k: int, fold_dir: Path,
+              obs: TrainObserver) -> tuple[pd.DataFrame, dict, Path]:
+    """One outer fold, or its saved predictions when it finished before with the same run key.
+
+    The loop runs every fold through here; an ensemble runs its members' folds through here too, in the
+    members' own run folders, so a member's finished fold is reused, never refitted.
+    """
+    done, record_path = fold_dir / FOLD_PREDICTIONS, fold_dir / FOLD_RECORD
+    if done.exists() and record_path.exists():
+        return pd.read_parquet(done), json.loads(record_path.read_text(encoding="utf-8")), done
+    train = np.flatnonzero(data.folds != k)
+    test = np.flatnonzero(data.folds == k)
+    fitted, record = adapter.fit_fold(k, train, fold_dir, obs)
+    pred = adapter.predict_fold(fitted, test, record)
+    with atomic_path(done) as tmp:
+        pred.to_parquet(tmp, index=False)
+    atomic_write_text(record_path, json.dumps(json_safe(record), indent=1))  # written last: marks the fold done
+    return pred, record, done

@@ -3,23 +3,20 @@
 Outer folds come from ``splits`` (a row's fold is its source video's fold,
 joined at training time, so augmented copies and clips of one video never
 straddle train and test). A family adapter (:mod:`.feature_adapter`,
-:mod:`.deep_adapter`, :mod:`.embedding_adapter`) knows how to load rows, fit
-on a fold's training rows, predict its test rows and refit on everything;
-this loop owns the rest, once:
-the observer lifecycle, fold validation, fold-level resume (a finished fold
-is never recomputed), ``--force``, ``metrics.json`` and the final model with
-its card.
+:mod:`.deep_adapter`, :mod:`.embedding_adapter`, :mod:`.ensemble_adapter`)
+knows how to load rows, fit on a fold's training rows, predict its test
+rows and refit on everything; this loop owns the rest, once: the observer
+lifecycle, fold validation, fold-level resume (a finished fold is never
+recomputed), ``--force``, ``metrics.json`` and the final model with its
+card.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..config import FvcConfig, stable_hash
@@ -27,22 +24,21 @@ from ..errors import InputError
 from ..models import ModelEntry, get_model
 from ..models.saved import ModelCard
 from ..training.events import CompositeObserver, TrainObserver
-from ..training.metrics import json_safe
-from ..workspace import Workspace, atomic_path, atomic_write_text
-from .adapter import ExperimentData, FamilyAdapter, cv_run_dir
+from ..workspace import Workspace
+from .adapter import ExperimentData, FamilyAdapter, cv_run_dir, run_fold
 from .deep_adapter import DeepAdapter
 from .embedding_adapter import EmbeddingAdapter
+from .ensemble_adapter import EnsembleAdapter
 from .feature_adapter import FeatureAdapter
 from .result_files import CVResult, build_summary, result_dir, save_cv_result, score_oof, write_importance
 from .run_config import RunConfig
-
-FOLD_PREDICTIONS = "oof.parquet"
-FOLD_RECORD = "fold.json"
 
 ADAPTERS = {"features": FeatureAdapter, "deep": DeepAdapter, "embedding": EmbeddingAdapter}
 
 
 def make_adapter(entry: ModelEntry, ws: Workspace, rc: RunConfig) -> FamilyAdapter:
+    if entry.family == "ensemble":  # its members are built by this same factory
+        return EnsembleAdapter(entry, ws, rc, make_adapter)
     return ADAPTERS[entry.family](entry, ws, rc)
 
 
@@ -64,7 +60,7 @@ def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list
         oof_parts, records = [], []
         for k in folds:
             obs.on_fold_start(k)
-            pred, record, done = _run_fold(adapter, data, k, run_dir / f"fold-{k}", obs)
+            pred, record, done = run_fold(adapter, data, k, run_dir / f"fold-{k}", obs)
             pred = pred.assign(fold=int(k))
             m = score_oof(pred, video_level=rc.video_level, threshold=rc.threshold)[0][0]
             fold_metrics = {key: v for key, v in m.items() if key != "fold"}
@@ -103,22 +99,6 @@ def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list
     except BaseException as exc:
         obs.on_run_error(entry.id, exc)
         raise
-
-
-def _run_fold(adapter: FamilyAdapter, data: ExperimentData, k: int, fold_dir: Path,
-              obs: TrainObserver) -> tuple[pd.DataFrame, dict, Path]:
-    """One outer fold, or its saved predictions when it finished before with the same run key."""
-    done, record_path = fold_dir / FOLD_PREDICTIONS, fold_dir / FOLD_RECORD
-    if done.exists() and record_path.exists():
-        return pd.read_parquet(done), json.loads(record_path.read_text(encoding="utf-8")), done
-    train = np.flatnonzero(data.folds != k)
-    test = np.flatnonzero(data.folds == k)
-    fitted, record = adapter.fit_fold(k, train, fold_dir, obs)
-    pred = adapter.predict_fold(fitted, test, record)
-    with atomic_path(done) as tmp:
-        pred.to_parquet(tmp, index=False)
-    atomic_write_text(record_path, json.dumps(json_safe(record), indent=1))  # written last: marks the fold done
-    return pred, record, done
 
 
 def _check_folds(ws: Workspace, data: ExperimentData, rc: RunConfig) -> list[int]:

@@ -22,8 +22,9 @@ from ..training.clips import ClipSpec
 from ..training.train_config import TrainConfig
 
 # features: scikit-learn on feature tables; deep: torch on clips; embedding: a tree model on a deep backbone's
-# per-video embeddings (the backbone is another catalog entry, trained per fold when it has no weights).
-FAMILIES = ("features", "deep", "embedding")
+# per-video embeddings (the backbone is another catalog entry, trained per fold when it has no weights);
+# ensemble: the mean of other entries' probabilities.
+FAMILIES = ("features", "deep", "embedding", "ensemble")
 PRESETS = ("smoke", "full")
 DEFAULT_PRESET = "full"
 # Normalisation statistics (RGB, 0-1 scale): each model's data config names one.
@@ -135,6 +136,8 @@ class ModelEntry:
             return " + ".join(f"stage-{s}" for s in self.data.stages) + " features"
         if self.data.kind == "embeddings":
             return f"{self.data.backbone} embeddings (mean + std over clips)"
+        if self.data.kind == "ensemble":
+            return "members' probabilities (mean per video)"
         clip = self.data_config().clip
         extra = ", unpadded" if clip and clip.mode == "varaspect" else ""
         return f"{self.data.source} clips (RGB{extra}{' + optical flow' if clip and clip.flow else ''})"
@@ -150,7 +153,7 @@ class ModelEntry:
             raise InputError("--preset", f"model {self.id} has no preset '{key}' (known: {', '.join(self.presets)})")
         out = copy.deepcopy(dict(self.presets[key]))
         out.setdefault("model", {})
-        if self.family == "features":
+        if self.family in ("features", "ensemble"):
             out["model"].update(overrides or {})
             return out
         if self.family == "embedding":  # builder arguments stay here, the rest configures the backbone
@@ -184,7 +187,7 @@ class ModelEntry:
 
     def data_config(self, resolved: Mapping[str, Any] | None = None) -> DataConfig:
         """The data config of a resolved preset: the clip it asks for and the statistics of its weights."""
-        if self.family == "features":
+        if self.family in ("features", "ensemble"):
             return self.data
         resolved = resolved or self.preset()
         if self.family == "embedding":

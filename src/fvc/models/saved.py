@@ -161,6 +161,32 @@ def save_embedding_model(folder: Path, model: EmbeddingModel, card: ModelCard) -
     return path
 
 
+ENSEMBLE_MEMBERS = "members"
+
+
+@dataclass
+class EnsembleModel:
+    """The mean ensemble as saved: member ids; each member's model and card sit in ``members/<id>/``."""
+
+    model_id: str
+    members: list[str]
+
+
+def save_ensemble_model(folder: Path, model: EnsembleModel, card: ModelCard) -> Path:
+    """``model.joblib`` naming the members (saved beforehand under ``members/``) and the ensemble's card."""
+    import joblib
+
+    missing = [m for m in model.members if not any((folder / ENSEMBLE_MEMBERS / m / n).exists() for n in MODEL_FILES)]
+    if missing:
+        raise InputError(folder / ENSEMBLE_MEMBERS, f"member model(s) {missing} not saved")
+    path = folder / FEATURE_FILE
+    with atomic_path(path) as tmp:
+        joblib.dump(model, tmp)
+    card.file, card.model_kwargs = FEATURE_FILE, {"members": list(model.members)}
+    card.save(folder)
+    return path
+
+
 def save_deep_model(folder: Path, model, card: ModelCard) -> Path:
     """Weights and the card; the card's ``model_kwargs`` rebuild the network without pretrained weights."""
     import torch  # heavy: feature-model users never load it
@@ -192,7 +218,7 @@ def load_model(path: str | Path) -> tuple[Any, ModelCard]:
         model = joblib.load(path)
     except Exception as exc:  # a truncated or foreign pickle: name the file
         raise InputError(path, f"cannot load model ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(model, FeatureModel):
+    if not isinstance(model, (FeatureModel, EnsembleModel)):
         raise InputError(path, f"not a feature model saved by fvc train ({type(model).__name__})")
     return model, card
 

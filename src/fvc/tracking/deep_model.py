@@ -6,7 +6,8 @@ as in training, cut into the model's clips. The pyfunc therefore wraps
 weights and their model card (``model.json``: clip, normalisation, scale
 recipe) as artifacts. The input is a DataFrame with a ``path`` column.
 XGBoost on deep embeddings (5f-5j) is saved the same way (backbone and
-trees in one ``model.pt``) and logged by the same pyfunc.
+trees in one ``model.pt``) and the ensemble as its folder (members beside
+it); both are logged by the same pyfunc.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ EXAMPLE_PATH = "video.mp4"
 # Distributions the deep prediction path imports (decode, letterbox, flow, the network; the tree model of 5f-5j).
 DEEP_REQUIREMENTS = ("mlflow", "torch", "torchvision", "timm", "transformers", "av", "opencv-python-headless",
                      "numpy", "pandas", "pyarrow", "pydantic", "pyyaml", "scikit-learn", "xgboost")
-# Model families saved as model.pt and scored from video files: deep models, and 5f-5j (backbone + trees).
-VIDEO_FAMILIES = ("deep", "embedding")
+# Model families scored from video files: deep models, 5f-5j (backbone + trees in model.pt), and the ensemble
+# (model.joblib naming members saved beside it: the whole folder is the artifact).
+VIDEO_FAMILIES = ("deep", "embedding", "ensemble")
 
 
 class FvcDeepPyfunc(PythonModel):
@@ -67,11 +69,12 @@ def deep_input_example() -> pd.DataFrame:
 
 
 def deep_artifacts(model_path: Path) -> dict[str, str]:
-    """The weights and their model card as pyfunc artifacts."""
+    """The weights (an ensemble: its folder, members included) and the model card as pyfunc artifacts."""
     model_path = Path(model_path)
     if not model_path.exists():
         raise InputError(model_path, "final model file not found; cannot log it to MLflow")
     card = ModelCard.load(model_path.with_name(CARD_FILE))
     if card.family not in VIDEO_FAMILIES:
         raise InputError(model_path.with_name(CARD_FILE), f"not a deep model card (family {card.family!r})")
-    return {MODEL_KEY: str(model_path), META_KEY: str(model_path.with_name(CARD_FILE))}
+    model = model_path.parent if card.family == "ensemble" else model_path
+    return {MODEL_KEY: str(model), META_KEY: str(model_path.with_name(CARD_FILE))}

@@ -111,10 +111,10 @@ def log_final_model(
     """Log a final model as pyfunc in ``run_id`` and register it as ``fvc-<model_id>``.
 
     ``model.joblib`` (feature models) takes feature columns; ``model.pt`` (deep
-    models) takes a ``path`` column of video files. Both return P(fake).
+    models, 5f-5j) and the ensemble take a ``path`` column of video files. All return P(fake).
     """
     model_path = Path(model_path)
-    if model_path.suffix == ".pt":
+    if model_path.suffix == ".pt" or _family(model_path) == "ensemble":
         kwargs = dict(python_model=FvcDeepPyfunc(), artifacts=deep_artifacts(model_path),
                       pip_requirements=deep_requirements(), signature=deep_signature(),
                       input_example=deep_input_example())
@@ -131,6 +131,12 @@ def log_final_model(
         for key, value in version_tags(model_id, run_id, summary or {}).items():
             store.client.set_model_version_tag(name, version, key, value)
     return LoggedModel(name=name, version=version, model_uri=info.model_uri, seconds=seconds)
+
+
+def _family(model_path: Path) -> str:
+    from ..models.saved import CARD_FILE, ModelCard
+
+    return ModelCard.load(model_path.with_name(CARD_FILE)).family
 
 
 def version_tags(model_id: str, run_id: str, summary: dict[str, Any]) -> dict[str, str]:
