@@ -127,6 +127,15 @@ def test_slowfast_r50_8x8_param_count():
     assert within_1pct(count_params(SlowFast(num_classes=400)), 34.57)
 
 
+@pytest.mark.parametrize("model_id", DEEP)
+def test_catalog_parameter_count_is_the_built_networks(model_id):
+    """``fvc models`` lists ``num_params`` without building anything: it must be the full preset's network."""
+    e = get_model(model_id)
+    with torch.device("meta"):
+        model = e.build(e.preset("full", {"weights": None})["model"])
+    assert e.num_params == count_params(model) and e.as_row()["params"] == f"{e.num_params / 1e6:.2f}M"
+
+
 # -- every model: forward / backward, overfit --------------------------------------
 @pytest.mark.parametrize("model_id", DEEP)
 def test_forward_backward_tiny_batch(model_id):

@@ -118,6 +118,9 @@ class ModelEntry:
     # Clip fields the builder takes too (a transformer's position embeddings are sized by frames and size):
     # the resolved preset copies them from ``clip`` into ``model``, so the network always fits its clips.
     clip_args: tuple[str, ...] = ()
+    # Deep models: trainable parameters of the ``full`` preset as fvc builds it (binary head), so that
+    # ``fvc models`` lists sizes without importing torch; a test rebuilds every entry and checks the number.
+    num_params: int | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -209,9 +212,18 @@ class ModelEntry:
         except TypeError as exc:
             raise InputError("model params", f"model {self.id}: {exc}") from exc
 
+    @property
+    def params(self) -> int | None:
+        """Parameters of the network at the full preset; 5f-5j: their backbone's (the trees are not counted)."""
+        if self.family == "embedding":
+            return get_model(self.data.backbone).num_params
+        return self.num_params
+
     def as_row(self) -> dict[str, Any]:
+        n = self.params
         return {"id": self.id, "name": self.name, "family": self.family, "inputs": self.inputs,
-                "presets": ",".join(self.presets), "paper": self.paper, "summary": self.summary}
+                "presets": ",".join(self.presets), "params": f"{n / 1e6:.2f}M" if n else "",
+                "paper": self.paper, "summary": self.summary}
 
 
 _CATALOG: dict[str, ModelEntry] = {}
