@@ -27,7 +27,9 @@ from .config import stable_hash
 from .errors import InputError
 from .models import ModelEntry, Weights, get_model
 from .models.catalog import DataConfig
+from .models.saved import load_model
 from .stages import StageSummary, clear_stage, run_stage
+from .training.clips import content_box, decode_clips
 from .workspace import Workspace
 
 EMBED_VERSION = 1
@@ -70,8 +72,6 @@ def frozen_backbone(backbone: str, preset: str | None = None, params: dict[str, 
     if entry.family != "deep":
         raise InputError("--backbone", f"model {entry.id} is not a deep model (family {entry.family})")
     if checkpoint is not None:
-        from .models.saved import load_model
-
         model, card = load_model(checkpoint)
         if card.model_id != entry.id:
             raise InputError(checkpoint, f"holds model {card.model_id}, not the backbone {entry.id}")
@@ -92,7 +92,7 @@ def frozen_backbone(backbone: str, preset: str | None = None, params: dict[str, 
 
 
 def _weights_file(weights: Weights | str) -> Path:
-    from .models.deep.weights import hub_checkpoint_path
+    from .models.deep.weights import hub_checkpoint_path  # imports torch: only when a backbone is used
 
     if isinstance(weights, Weights):
         return hub_checkpoint_path(weights.url, weights.file)
@@ -101,9 +101,8 @@ def _weights_file(weights: Weights | str) -> Path:
 
 def video_embedding(fb: FrozenBackbone, path: Path, box=None, device: str = "cpu") -> tuple[pd.Series, int]:
     """One video's embedding row (mean and std over its clips) and its clip count."""
-    import torch
+    import torch  # heavy: only here, where a backbone runs (training.dataset and .embeddings import it too)
 
-    from .training.clips import decode_clips
     from .training.dataset import collate_clips, make_item
     from .training.embeddings import clip_embeddings, pool_videos
 
@@ -121,8 +120,6 @@ def embed_videos(ws: Workspace, backbone: str, preset: str | None = None, params
                  checkpoint: str | Path | None = None, force: bool = False,
                  fb: FrozenBackbone | None = None) -> tuple[pd.DataFrame, StageSummary, FrozenBackbone]:
     """Embed every readable video of the backbone's source table into ``embeddings_<backbone>``."""
-    from .training.clips import content_box
-
     fb = fb or frozen_backbone(backbone, preset, params, checkpoint)
     source = fb.data.source or "scaled"
     if not ws.has(source):

@@ -147,7 +147,7 @@ class EmbeddingModel:
 
 def save_embedding_model(folder: Path, model: EmbeddingModel, card: ModelCard) -> Path:
     """Backbone weights, the fitted Pipeline and its columns in ``model.pt``; the card rebuilds the backbone."""
-    import torch
+    import torch  # heavy: feature-model users never load it
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / DEEP_FILE
@@ -174,8 +174,6 @@ class EnsembleModel:
 
 def save_ensemble_model(folder: Path, model: EnsembleModel, card: ModelCard) -> Path:
     """``model.joblib`` naming the members (saved beforehand under ``members/``) and the ensemble's card."""
-    import joblib
-
     missing = [m for m in model.members if not any((folder / ENSEMBLE_MEMBERS / m / n).exists() for n in MODEL_FILES)]
     if missing:
         raise InputError(folder / ENSEMBLE_MEMBERS, f"member model(s) {missing} not saved")

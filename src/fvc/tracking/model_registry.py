@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FvcError, InputError
-from ..models.saved import CARD_FILE, load_model
+from ..models.saved import CARD_FILE, ModelCard, load_model
 from ..predict import resolve_model_path
 from ..workspace import Workspace
 from .deep_model import FvcDeepPyfunc, deep_artifacts, deep_input_example, deep_requirements, deep_signature
@@ -134,8 +134,6 @@ def log_final_model(
 
 
 def _family(model_path: Path) -> str:
-    from ..models.saved import CARD_FILE, ModelCard
-
     return ModelCard.load(model_path.with_name(CARD_FILE)).family
 
 
