@@ -109,11 +109,15 @@ def _facts(entry: ModelEntry) -> str:
             ("year", entry.year or "-"), ("inputs", entry.inputs), ("presets", ", ".join(entry.presets))]
     if data.kind == "features":
         rows += [("feature stages", ", ".join(map(str, data.stages))), ("feature version", data.feature_version)]
+    elif data.kind == "ensemble":
+        rows += [("members (default)", ", ".join(entry.build(full["model"])))]
     else:
         clip = data.clip
         rows += [("clip (full)", f"{clip.frames} frames of {clip.size}x{clip.size}, mode {clip.mode}"
                   + (", optical flow" if clip.flow else "")),
                  ("normalisation", f"mean {data.mean}, std {data.std}")]
+        if data.backbone:
+            rows += [("backbone", f"`{data.backbone}`")]
     if entry.weights is not None:
         meta = entry.weights.meta
         rows += [("pretrained weights", f"`{entry.weights.name}` ({meta.get('source', '')})"),
@@ -269,6 +273,15 @@ published = (entry.weights.meta.get("num_params") if entry.weights else None)
 print(f"{entry.name}: {n_params:,} parameters" + (f" (published backbone: {published:,})" if published else ""))
 display(pd.DataFrame([(name, type(m).__name__, sum(p.numel() for p in m.parameters()))
                       for name, m in net.named_children()], columns=["block", "type", "parameters"]))''',
+    "embedding": '''full = entry.preset("full")
+estimator = entry.build(full["model"])
+backbone = get_model(entry.data.backbone)
+print(f"backbone: {backbone.id} {backbone.name}, {backbone.num_params:,} parameters, "
+      f"clip {entry.data_config(full).clip}")
+print(estimator)
+print("search grid:", full.get("grid"))''',
+    "ensemble": '''members = entry.build(entry.preset("full")["model"])
+print("members:", ", ".join(f"{m} ({get_model(m).name}, {get_model(m).family})" for m in members))''',
 }
 
 

@@ -130,8 +130,12 @@ def test_notebooks_execute_on_one_generated_workspace(tmp_path, subtests):
 def check_model_notebook(entry, out: str, n_images: int, ws: Path) -> None:
     if entry.family == "deep":
         assert f"{entry.name}: " in out and " parameters" in out
+    elif entry.family == "ensemble":
+        assert "members: " in out
     else:
         assert "search grid:" in out
+        if entry.family == "embedding":
+            assert f"backbone: {entry.data.backbone} " in out
     if entry.id in (FEATURE_TRAINED, TRAINED_HERE):
         card = "model.joblib" if entry.family == "features" else "model.pt"
         assert f"model file verified: results/{entry.id}/{card}" in out
