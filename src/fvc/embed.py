@@ -5,8 +5,10 @@ A backbone with pretrained weights (or a trained ``model.pt`` given as
 once per video: the backbone's pooled clip features, mean and std over the
 video's clips (:mod:`fvc.training.embeddings`). The table
 ``embeddings_<backbone>`` is keyed by ``video_id`` and records the backbone
-id, the weights or checkpoint (name and sha256), the clip spec and the
-normalisation; a re-run with the same key skips finished videos.
+id, the weights or checkpoint (name and sha256) and the clip spec; it is a
+declared per-video stage whose version is the backbone's identity (weights
+hash, clip, normalisation), so a re-run skips every video whose row key is
+unchanged and redoes the rest.
 
 A backbone without weights is trained per outer fold instead, inside the
 experiment (:mod:`fvc.experiment.embedding_adapter`): there is nothing
@@ -23,12 +25,12 @@ from typing import Any
 
 import pandas as pd
 
-from .config import stable_hash
+from .config import FvcConfig, stable_hash
 from .errors import InputError
 from .models import ModelEntry, Weights, get_model
 from .models.catalog import DataConfig
 from .models.saved import load_model
-from .stages import StageSummary, clear_stage, run_stage
+from .stages import Stage, StageSummary, clear_stage, run_stage
 from .training.clips import content_box, decode_clips
 from .workspace import Workspace
 
@@ -116,8 +118,15 @@ def video_embedding(fb: FrozenBackbone, path: Path, box=None, device: str = "cpu
     return pool_videos(feats, ["v"] * len(feats)).iloc[0], len(feats)
 
 
+def embed_stage(fb: FrozenBackbone) -> Stage:
+    """The declared node of one backbone's embeddings: its identity (weights hash, clip, statistics) is the
+    version, so a row is redone exactly when the backbone or the scaled video it came from changed."""
+    return Stage(f"embed-{fb.entry.id}", output=table_name(fb.entry.id), inputs=("scaled",),
+                 version=f"{EMBED_VERSION}.{stable_hash(fb.key())}", per_video=True)
+
+
 def embed_videos(ws: Workspace, backbone: str, preset: str | None = None, params: dict[str, Any] | None = None,
-                 checkpoint: str | Path | None = None, force: bool = False,
+                 checkpoint: str | Path | None = None, force: bool = False, retry_failed: bool = True,
                  fb: FrozenBackbone | None = None) -> tuple[pd.DataFrame, StageSummary, FrozenBackbone]:
     """Embed every readable video of the backbone's source table into ``embeddings_<backbone>``."""
     fb = fb or frozen_backbone(backbone, preset, params, checkpoint)
@@ -127,11 +136,9 @@ def embed_videos(ws: Workspace, backbone: str, preset: str | None = None, params
     table = ws.read(source)
     if "error" in table.columns:
         table = table[table["error"].isna()]
-    name = table_name(fb.entry.id)
+    stage = embed_stage(fb)
     if force:
-        clear_stage(ws, name)
-    key = fb.key()
-    config_hash = stable_hash(key)
+        clear_stage(ws, stage.output)
     clip_json = json.dumps(asdict(fb.data.clip), sort_keys=True)
 
     def one(row: dict[str, Any]) -> dict[str, Any]:
@@ -145,6 +152,7 @@ def embed_videos(ws: Workspace, backbone: str, preset: str | None = None, params
                 "weights": fb.weights, "weights_sha256": fb.weights_sha256, "clip": clip_json, "n_clips": n,
                 **emb.to_dict()}
 
-    out, summary = run_stage(ws, name, table.to_dict("records"), one, config_hash=config_hash,
+    # one process: the backbone is loaded once and runs its own intra-op threads
+    out, summary = run_stage(ws, stage, FvcConfig(), table.to_dict("records"), one, retry_failed=retry_failed,
                              description=f"embed {fb.entry.id}")
     return out, summary, fb

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..embed import NO_WEIGHTS, embed_videos
+from ..embed import NO_WEIGHTS, embed_videos, table_name
 from ..errors import InputError
 from ..models import ModelEntry, get_model
 from ..models.saved import EmbeddingModel, ModelCard, save_embedding_model
@@ -72,7 +72,7 @@ class EmbeddingAdapter:
     def _load_frozen(self) -> ExperimentData:
         """Embeddings of a frozen pretrained backbone, from (or into) the ``fvc embed`` table."""
         emb, _, self.frozen = embed_videos(self.ws, self.backbone.id, self.rc.preset, self.backbone_params)
-        self.tables.append(f"embeddings_{self.backbone.id}")
+        self.tables.append(table_name(self.backbone.id))
         rows = clip_table(self.ws, self.deep.source)
         rows = rows[rows["label"].notna() & (rows["fold"] >= 0)]
         rows = select_copies(rows, self.resolved["backbone"]["data"].get("copies_per_source"))
@@ -85,7 +85,7 @@ class EmbeddingAdapter:
         failed = sorted(merged.loc[bad, "video_id"])
         merged = merged[~bad].reset_index(drop=True)
         if merged.empty or not cols:
-            raise InputError(self.ws.table(f"embeddings_{self.backbone.id}"), "no labelled video has an embedding")
+            raise InputError(self.ws.table(table_name(self.backbone.id)), "no labelled video has an embedding")
         merged["group_id"] = merged["group_id"].astype(str) if "group_id" in merged else merged["source_video_id"]
         merged["label"] = merged["label"].astype(int)
         merged["fold"] = merged["fold"].astype(int)
