@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from _deep_fixtures import write_letterboxed
-from test_predict import _one_thread, _save_deep, card_for  # noqa: F401  (autouse: one torch thread)
+from _deep_fixtures import one_torch_thread, write_letterboxed  # noqa: F401  (autouse: one torch thread)
+from test_predict import _save_deep, card_for
 from typer.testing import CliRunner
 
 from fvc.cli import app
