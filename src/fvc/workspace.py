@@ -29,30 +29,31 @@ os.umask(_UMASK)
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place only on success.
 
-    An OS error while writing (disk full, read-only, no permission) becomes one
-    StorageError naming ``path``; the temporary file is removed, so nothing
-    half-written is ever left under the final name.
+    An OS error about the storage (disk full, read-only, no permission)
+    becomes one StorageError naming ``path``; the temporary file is removed, so
+    nothing half-written is ever left under the final name.
     """
     path = Path(path)
+    tmp_path = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
+        tmp_path = Path(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should read like any other file
-    except OSError as exc:
-        raise StorageError(path, exc) from exc
-    tmp_path = Path(tmp)
-    try:
         yield tmp_path
         os.replace(tmp_path, path)
     except OSError as exc:
         code = storage_errno(exc)
-        if code is None:
+        named = Path(exc.filename) if isinstance(exc.filename, str) else None
+        ours = named is None or named.parent == path.parent or named in path.parents  # not, e.g., a source read
+        if code is None or not ours:  # not about this storage (a file where a folder must go): the caller words it
             raise
         raise StorageError(path, OSError(code, os.strerror(code))) from exc
     finally:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
+        if tmp_path is not None:
+            with contextlib.suppress(OSError):
+                tmp_path.unlink()
 
 
 # errno values that blame the place a file is written, never the data written.

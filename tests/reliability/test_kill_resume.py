@@ -3,10 +3,7 @@ uninterrupted run's, ``fvc status`` is right after each kill, and no worker outl
 
 The kill points are drawn from the events a run goes through (a table
 written, the n-th finished video of a per-video stage); the seed is printed on
-failure (``FVC_KILL_SEED`` replays it). Augmentation copies are off: x264
-encodes are not byte-identical run to run yet, so feature values of encoded
-copies would differ between any two runs, killed or not (the augment stage's
-own kill test covers its encoding).
+failure (``FVC_KILL_SEED`` replays it).
 """
 
 from __future__ import annotations
@@ -36,7 +33,7 @@ TIMING_COLUMNS: tuple[str, ...] = ()  # no table has one today; listed so a new 
 def events() -> list[tuple[str, str, int]]:
     """Observable points of a run: ('table', name, 0) written, or ('parts', table, n) n videos finished."""
     out = [("table", t, 0) for t in ("videos", "index", "splits", "augmented")]
-    out += [("parts", "features_stage2", n) for n in range(1, 8)]
+    out += [("parts", name, n) for name in ("augmented", "features_stage2") for n in range(1, 8)]
     return out
 
 
@@ -60,10 +57,7 @@ def same_table(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 
 def workspace(root: Path) -> Workspace:
-    ws, cfg = small_workspace(root)
-    cfg.augment.per_video = 0
-    ws.config_path.write_text(cfg.to_yaml())
-    return ws
+    return small_workspace(root)[0]  # one augmented copy per video
 
 
 def test_kill_at_three_random_points_then_resume(tmp_path):
