@@ -13,7 +13,7 @@ an encode a pure function of its frames:
   wrote: under glibc's ``MALLOC_PERTURB_`` the same frames gave different
   streams depending on the byte fresh memory was filled with (at 320x240 and
   144x256, among others). Up to SSE2 the output is bit-identical to the C
-  paths (``asm=0``), so every machine writes the same bytes, at about 3.5x
+  paths (``asm=0``), so every machine writes the same bytes, at about 3x
   the speed of ``asm=0`` and within 20% of x264's own choice
   (``benchmarks/bench_encode.py`` measures all three claims).
 - **Frames with every byte defined.** A frame built by FFmpeg's converter has
