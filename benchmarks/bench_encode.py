@@ -2,10 +2,10 @@
 
 Three measurements, each on the same generated frames (a panning noisy texture):
 
-1. Thread count. ``threads=auto`` (x264's default) against a fixed single
-   thread: the same frames encoded in two processes pinned to different CPU
+1. Thread count. ``threads=auto`` (x264's default) against fixed counts (1
+   and 2): the same frames encoded in two processes pinned to different CPU
    sets. Auto sizes the thread pool from the CPU affinity, and the stream
-   changes with it.
+   changes with it; a fixed count gives one stream.
 2. SIMD level. Each x264 ``asm`` level encodes the frames in three processes
    whose fresh memory glibc fills with different bytes (``MALLOC_PERTURB_``):
    an encoder that reads bytes it never wrote gives different streams. Also
@@ -100,7 +100,7 @@ def main() -> None:
     base = {"sizes": sizes, "frames": args.frames, "seeds": 3, "asm": "SSE2"}
 
     print(f"1. thread count: two processes pinned to CPUs {cpus[:1]} and {cpus}")
-    for threads in ("auto", "1"):
+    for threads in ("auto", "1", "2"):
         a = run({**base, "threads": threads, "cpus": cpus[:1]})
         b = run({**base, "threads": threads, "cpus": cpus})
         diff = sum(a[k][0] != b[k][0] for k in a)
