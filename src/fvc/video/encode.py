@@ -181,9 +181,9 @@ class EncodeSettings:
     codec: str = "libx264"
     pix_fmt: str = "yuv420p"
     options: dict[str, str] = field(default_factory=lambda: {"preset": "veryfast", "crf": "20"})
-    # One stage process encodes one video at a time: two frame threads let x264 encode while the next
-    # frames are decoded and augmented (about 25% less wall time on two cores), and a fixed count keeps
-    # the stream the same everywhere. The synth workers, one process per core already, use one.
+    # A stage worker encodes one video at a time: two frame threads let x264 encode while the next frames
+    # are decoded and augmented (25% less wall time with --workers 1 on two cores; about even with one
+    # worker per core), and a fixed count keeps the stream the same everywhere. The synth workers use one.
     threads: int = 2
 
     def writer(self, path: Path, fps: Fraction, width: int, height: int) -> Encoder:
