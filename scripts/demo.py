@@ -7,7 +7,10 @@ the README. Steps are resumable: re-running skips finished work.
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -17,14 +20,51 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 
-def fvc(*args: str) -> None:
+def fvc(*args: str, capture: bool = False) -> str:
+    """Run one `fvc` command as a user would type it; stop the demo if it fails."""
     cmd = [str(BIN / "fvc"), *args]
     print(f"\n$ fvc {shlex.join(args)}", flush=True)
     t0 = time.perf_counter()
-    result = subprocess.run(cmd)
+    result = subprocess.run(cmd, stdout=subprocess.PIPE if capture else None, text=True)
+    if capture:
+        print(result.stdout, end="", flush=True)
     if result.returncode != 0:
         sys.exit(f"demo stopped: 'fvc {args[0]}' exited with {result.returncode}")
     print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
+    return result.stdout or ""
+
+
+def champion_ref(promote_output: str) -> str:
+    """The champion's registry reference, from what `fvc promote` printed."""
+    found = re.search(r"=\s+(fvc-\S+)\s+version", promote_output)
+    if not found:
+        sys.exit("demo stopped: could not read the champion's name from 'fvc promote'")
+    return f"models:/{found.group(1)}@champion"
+
+
+def predict_fresh(root: Path, ws: Path, model: str, seed: int) -> None:
+    """Score videos generated with a seed the model never saw; print the truth beside each verdict."""
+    fresh = root / f"fresh-seed{seed}"
+    if not (fresh / "ground_truth.csv").exists():
+        # one original per cascade: every manipulation kind once, and as many real videos
+        fvc("synth", "--out", str(fresh), "--videos", "10", "--cascades", "10", "--seed", str(seed),
+            "--keep-videos")
+    with open(fresh / "ground_truth.csv", newline="", encoding="utf-8") as fh:
+        truth = {row["file_name"]: row for row in csv.DictReader(fh)}
+    paths = [str(fresh / "videos" / name) for name in sorted(truth)]
+    out = fvc("predict", *paths, "-w", str(ws), "--model", model, "--json", capture=True)
+    preds = json.loads(out)["predictions"]
+    print(f"\nfresh videos (synth seed {seed}, never seen in training), scored by {model}:")
+    print(f"  {'video':<26} {'truth':<22} {'verdict':<8} {'p(fake)':>7}")
+    right = 0
+    for p in preds:
+        row = truth[Path(p["video"]).name]
+        said = f"{row['label_raw']} ({row['manipulation']})" if row["label_raw"] == "fake" else row["label_raw"]
+        ok = p["verdict"] == row["label_raw"]
+        right += ok
+        print(f"  {Path(p['video']).name:<26} {said:<22} {p['verdict']:<8} {p['prob_fake']:>7.3f}  "
+              f"{'right' if ok else 'WRONG'}")
+    print(f"  {right} of {len(preds)} right")
 
 
 def master_notebook_html(ws: Path, out_dir: Path) -> Path:
@@ -62,11 +102,9 @@ def main() -> None:
     fvc("run", "-w", str(ws), "--archives", str(archives), "--password", "fvc-synth",
         "--per-video", str(args.per_video), "--models", "all")
     fvc("train", "-w", str(ws), "--model", args.deep_model, "--preset", "smoke")
-    fvc("promote", "-w", str(ws))
+    champion = champion_ref(fvc("promote", "-w", str(ws), capture=True))
     fvc("query", "-w", str(ws), "--name", "cv_summary")
-    sample = sorted((ws / "raw").rglob("*.mp4"))[:2]
-    if sample:
-        fvc("predict", *map(str, sample), "-w", str(ws), "--model", "5a")
+    predict_fresh(root, ws, champion, args.seed + 1000)
     fvc("report", "-w", str(ws))
     html = master_notebook_html(ws, root / "notebooks")
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f} s; workspace: {ws}")

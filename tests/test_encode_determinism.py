@@ -52,6 +52,8 @@ def _workspace(root: Path) -> Workspace:
     sp = pd.DataFrame(splits)
     sp["label"] = sp["label"].astype("Int64")
     ws.write("splits", sp)
+    # one profile: the full one, every op (resampling, noise, reversal through closed GOPs) in play
+    ws.config_path.write_text("augment:\n  profile: full\n  deep_profile: none\n", encoding="utf-8")
     return ws
 
 

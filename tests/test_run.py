@@ -61,7 +61,8 @@ def test_chain_to_scale_then_resume(tmp_path):
     assert seen == ["setup", "index", "splits", "augment", "features2", "scale"]
     by = {r.stage: r for r in report.results}
     assert by["index"].done == 8 and by["splits"].done == 8
-    assert by["augment"].done == 8 and by["scale"].done == 16 and by["features2"].done == 16
+    # stage 2 reads the originals (augment.profile 'none'); stage 3 the originals and the full-profile copies
+    assert by["augment"].done == 8 and by["scale"].done == 16 and by["features2"].done == 8
     assert by["features4"].status == "not selected" and by["train"].status == "not selected"
     scaled = ws.read("scaled")
     assert len(scaled) == 16 and scaled["error"].isna().all() and (scaled["width"] == 32).all()

@@ -26,6 +26,8 @@ X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "me
                      "placebo"]
 Crf = Annotated[int, Field(ge=0, le=51)]
 Positive = Annotated[int, Field(ge=1)]
+# Augmentation profiles (fvc.augment.params), or 'none': no copies for that consumer.
+AugProfile = Literal["none", "forensic_safe", "full"]
 
 
 class Section(BaseModel):
@@ -58,6 +60,12 @@ class AugmentConfig(Section):
     include_unlabeled: bool = False  # also augment fold -1 / unlabelled videos
     preset: X264Preset = "veryfast"  # libx264 preset and CRF of the outputs
     crf: Crf = 20
+    # Profile of the copies stage-2 features read ('none': the originals only), and of the copies made
+    # for stage 3 and the deep models' clips; fvc.augment.params describes them. 'none' is the default:
+    # on the demo corpora it scored as well as forensic_safe copies (and far above full ones) at a third
+    # of the cost (benchmarks/bench_synth.py --learn --profile P --per-video N).
+    profile: AugProfile = "none"
+    deep_profile: AugProfile = "full"
 
 
 class FeaturesConfig(Section):

@@ -1,8 +1,10 @@
-"""Stage 1: N deterministic augmented copies per video, resumable per source video.
+"""Stage 1: N deterministic augmented copies per video and profile, resumable per source video.
 
-Each source video is one row of the stage runner: its N copies plus the
-original (aug_index 0, the original file referenced, not re-encoded) are
-saved as one part file once all are written. Each copy is written under a
+Each source video is one row of the stage runner: its N copies under each
+profile in use (``augment.profile`` for stage-2 features, ``augment.deep_profile``
+for stage 3 and the deep models) plus the original (aug_index 0, profile
+``original``, the original file referenced, not re-encoded) are saved as one
+part file once all are written. Each copy is written under a
 temporary name and renamed when complete, so a kill loses at most the video
 in progress. Copies keep their source's cascade, group and label; folds are
 never copied (training joins them from ``splits``), so re-made folds cannot
@@ -22,13 +24,16 @@ from ..config import AugmentConfig, FvcConfig
 from ..errors import InputError
 from ..stages import Stage, StageSummary, run_stage
 from ..workspace import Workspace
-from .params import PARAMS_VERSION, sample_params, to_json
+from .params import PARAMS_VERSION, profile_crf, sample_params, to_json
 from .render import EncodeSettings, render_augmented
 
 STAGE = "augmented"
 CARRIED = ["cascade_id", "group_id", "label"]
-COLUMNS = ["video_id", "source_video_id", "aug_index", "params", "path", "is_augmented", *CARRIED,
+COLUMNS = ["video_id", "source_video_id", "aug_index", "aug_profile", "params", "path", "is_augmented", *CARRIED,
            "n_frames", "error"]
+ORIGINAL = "original"  # the aug_profile of aug_index 0 rows
+NO_COPIES = "none"  # a profile setting: no copies for that consumer
+ID_TAGS = {"full": "aug", "forensic_safe": "safe"}  # video id of copy k: <source>__<tag><k:02d>
 PARTIAL = ".partial.mp4"
 
 
@@ -66,42 +71,59 @@ def source_videos(ws: Workspace, include_unlabeled: bool = False) -> pd.DataFram
     return df.drop(columns=["fold"]).sort_values("video_id").reset_index(drop=True)
 
 
-def aug_video_id(source_id: str, aug_index: int) -> str:
-    return f"{source_id}__aug{aug_index:02d}"
+def aug_video_id(source_id: str, aug_index: int, profile: str = "full") -> str:
+    return f"{source_id}__{ID_TAGS[profile]}{aug_index:02d}"
 
 
-def encode_settings(acfg: AugmentConfig) -> EncodeSettings:
-    return EncodeSettings(options={"preset": acfg.preset, "crf": str(acfg.crf)})
+def profiles_in_use(acfg: AugmentConfig) -> list[str]:
+    """The profiles stage 1 renders copies under: the features' first, then the deep models'."""
+    return list(dict.fromkeys(p for p in (acfg.profile, acfg.deep_profile) if p != NO_COPIES))
+
+
+def encode_settings(acfg: AugmentConfig, profile: str = "full") -> EncodeSettings:
+    return EncodeSettings(options={"preset": acfg.preset, "crf": str(profile_crf(profile, acfg.crf))})
 
 
 def augment_one(ws: Workspace, row: dict[str, Any], acfg: AugmentConfig) -> list[dict[str, Any]]:
-    """Write the N augmented copies of one source video; return its table rows."""
+    """Write the N augmented copies per profile of one source video; return its table rows."""
     out_dir = ws.stage_dir("augment")
     out_dir.mkdir(parents=True, exist_ok=True)
     src = resolve(ws, row["path"])
     carried = {c: row[c] for c in CARRIED}
     rows = [{
-        "video_id": row["video_id"], "source_video_id": row["video_id"], "aug_index": 0,
+        "video_id": row["video_id"], "source_video_id": row["video_id"], "aug_index": 0, "aug_profile": ORIGINAL,
         "params": to_json({"version": PARAMS_VERSION, "original": True}), "path": row["path"],
         "is_augmented": False, **carried, "n_frames": None,
     }]
-    enc = encode_settings(acfg)
-    for k in range(1, acfg.per_video + 1):
-        vid = aug_video_id(row["video_id"], k)
-        params = sample_params(row["video_id"], k, acfg.seed, acfg.op_probability)
-        final = out_dir / f"{vid}.mp4"
-        tmp = out_dir / f".{vid}{PARTIAL}"
-        try:
-            info = render_augmented(src, tmp, params, enc, chunk_frames=acfg.chunk_frames, chunk_mb=acfg.chunk_mb)
-            os.replace(tmp, final)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        rows.append({
-            "video_id": vid, "source_video_id": row["video_id"], "aug_index": k, "params": to_json(params),
-            "path": relative(ws, final), "is_augmented": True, **carried, "n_frames": info["frames_out"],
-        })
+    for profile in profiles_in_use(acfg):
+        enc = encode_settings(acfg, profile)
+        for k in range(1, acfg.per_video + 1):
+            vid = aug_video_id(row["video_id"], k, profile)
+            params = sample_params(row["video_id"], k, acfg.seed, acfg.op_probability, profile)
+            final = out_dir / f"{vid}.mp4"
+            tmp = out_dir / f".{vid}{PARTIAL}"
+            try:
+                info = render_augmented(src, tmp, params, enc, chunk_frames=acfg.chunk_frames,
+                                        chunk_mb=acfg.chunk_mb)
+                os.replace(tmp, final)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+            rows.append({
+                "video_id": vid, "source_video_id": row["video_id"], "aug_index": k, "aug_profile": profile,
+                "params": to_json(params), "path": relative(ws, final), "is_augmented": True, **carried,
+                "n_frames": info["frames_out"],
+            })
     return rows
+
+
+def feature_rows(table: pd.DataFrame, acfg: AugmentConfig) -> pd.DataFrame:
+    """The rows of the augmented table stage-2 features read: originals and the features' profile."""
+    if "aug_profile" not in table.columns:
+        raise InputError("augmented.parquet", "no 'aug_profile' column (written by an older version); "
+                         "re-run 'fvc augment'")
+    keep = table["aug_profile"].isna() | table["aug_profile"].isin([ORIGINAL, acfg.profile])  # NA: failed source
+    return table[keep]
 
 
 def _clean_partials(out_dir: Path) -> None:
@@ -130,7 +152,7 @@ def finish_table(table: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
     df["label"] = pd.to_numeric(df["label"], errors="coerce").astype("Int64")
     df["n_frames"] = pd.to_numeric(df["n_frames"], errors="coerce").astype("Int64")
     df["is_augmented"] = df["is_augmented"].astype("boolean")
-    for col in ("video_id", "source_video_id", "params", "path", "cascade_id", "group_id", "error"):
+    for col in ("video_id", "source_video_id", "aug_profile", "params", "path", "cascade_id", "group_id", "error"):
         df[col] = df[col].astype("string")
     extra = [c for c in df.columns if c not in COLUMNS]
     return df[COLUMNS + extra]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..augment.stage import feature_rows
 from ..config import FvcConfig
 from ..data.index import probe_video
 from ..errors import InputError, VideoError
@@ -37,8 +38,12 @@ def _clean(v: Any) -> Any:
     return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v
 
 
-def input_rows(ws: Workspace, stage: int) -> tuple[pd.DataFrame, str]:
-    """The videos a stage works on (one row each, META + path + probe columns), and the table used."""
+def input_rows(ws: Workspace, stage: int, cfg: FvcConfig) -> tuple[pd.DataFrame, str]:
+    """The videos a stage works on (one row each, META + path + probe columns), and the table used.
+
+    Stage 2 reads the originals and the copies of the features' augmentation
+    profile (``augment.profile``), not the deep models' copies.
+    """
     if stage == 4:
         if not ws.has("scaled"):
             raise InputError(ws.table("scaled"), "stage 4 needs the scaled videos; run 'fvc scale' first")
@@ -47,7 +52,8 @@ def input_rows(ws: Workspace, stage: int) -> tuple[pd.DataFrame, str]:
     if stage != 2:
         raise InputError("--stage", f"feature stage must be 2 or 4, got {stage}")
     if ws.has("augmented"):
-        aug = _with_meta(ws.read("augmented"), "augmented")
+        aug = feature_rows(ws.read("augmented"), cfg.augment)
+        aug = _with_meta(aug, "augmented")
         if ws.has("index"):
             # Copies that are the original file itself reuse the index probe instead of probing again.
             idx = ws.read("index").set_index("video_id")
@@ -110,7 +116,7 @@ STAGES = {2: FEATURES2, 4: FEATURES4}
 def run_features(ws: Workspace, cfg: FvcConfig, stage: int = 2, force: bool = False, workers: int = 1,
                  retry_failed: bool = True) -> StageSummary:
     """Compute ``features_stage{stage}``; rows whose inputs and config are unchanged are skipped."""
-    rows, _ = input_rows(ws, stage)
+    rows, _ = input_rows(ws, stage, cfg)
     name = table_name(stage)
     if force:
         clear_stage(ws, name)
