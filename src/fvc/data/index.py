@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import av
-import numpy as np
 import pandas as pd
 
-from ..errors import FvcError, VideoError
+from ..errors import FvcError
 from ..stages import Stage, StageSummary
 from ..video.io import FrameLimits, open_video
+from ..video.packets import stream_facts, tally_packets
 
 PROBE_COLUMNS = [
     "container", "codec", "profile", "pix_fmt", "width", "height", "rotation", "fps",
@@ -53,65 +53,10 @@ def _rotation(path: Path) -> int:
 def probe_video(path: str | Path, limits: FrameLimits | None = None) -> dict[str, Any]:
     """Probe one video file; raises VideoError if it cannot be read or its frames are over ``limits``."""
     path = Path(path)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"rotation": 0}
     with open_video(path, limits) as container:
         vs = container.streams.video[0]
-        cc = vs.codec_context
-        out["container"] = container.format.name
-        out["codec"] = cc.name
-        out["profile"] = cc.profile or None
-        out["pix_fmt"] = cc.pix_fmt
-        out["width"] = int(cc.width or 0)
-        out["height"] = int(cc.height or 0)
-        out["rotation"] = 0  # filled after the demux pass
-        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
-        out["fps"] = float(rate) if rate else float("nan")
-        audio = container.streams.audio
-        out["has_audio"] = bool(audio)
-        out["audio_codec"] = audio[0].codec_context.name if audio else None
-        out["has_b_frames"] = bool(getattr(cc, "has_b_frames", False))
-        out["bit_rate"] = int(container.bit_rate or 0) or None
-
-        tb = vs.time_base
-        n = 0
-        nbytes = 0
-        key_positions: list[int] = []
-        pts_min, pts_max = None, None
-        reordered = False
-        last_pts = None
-        try:
-            for packet in container.demux(vs):
-                if packet.size == 0:
-                    continue
-                if packet.is_keyframe:
-                    key_positions.append(n)
-                if packet.pts is not None:
-                    if last_pts is not None and packet.pts < last_pts:
-                        reordered = True
-                    last_pts = packet.pts
-                    pts_min = packet.pts if pts_min is None else min(pts_min, packet.pts)
-                    pts_max = packet.pts if pts_max is None else max(pts_max, packet.pts)
-                n += 1
-                nbytes += packet.size
-        except av.FFmpegError as exc:
-            raise VideoError(path, f"truncated or corrupt stream after {n} packets ({exc})") from exc
-        if n == 0:
-            raise VideoError(path, "video stream has no frames")
-        out["frame_count"] = n
-        duration = None
-        if vs.duration and tb:
-            duration = float(vs.duration * tb)
-        elif container.duration:
-            duration = container.duration / 1_000_000
-        elif pts_min is not None and tb and out["fps"] > 0:
-            duration = float((pts_max - pts_min) * tb) + 1.0 / out["fps"]
-        if not duration and out["fps"] > 0:
-            duration = n / out["fps"]
-        out["duration"] = duration
-        out["video_bit_rate"] = int(nbytes * 8 / duration) if duration else None
-        out["keyframe_count"] = len(key_positions)
-        out["keyframe_interval"] = float(np.mean(np.diff(key_positions))) if len(key_positions) > 1 else float(n)
-        out["has_b_frames"] = out["has_b_frames"] or reordered
+        out.update(stream_facts(container, vs, tally_packets(container, vs, path)))
     out["rotation"] = _rotation(path)
     out["file_size"] = path.stat().st_size
     out["sha256"] = sha256_file(path)
