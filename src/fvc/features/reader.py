@@ -1,0 +1,146 @@
+"""One read per video: a packet pass, then decoding only the GOPs that hold a wanted frame.
+
+The packet pass (demux only, about 1% of a decode) gives the codec cues and
+the keyframe positions without a separate probe. The decode pass then feeds
+the decoder every GOP up to the last wanted frame ('sequential'), or only
+the GOPs that contain one ('seek': samples far apart relative to the
+keyframe interval need not decode the stretches between them). 'auto'
+picks seek when it skips at least a third of those GOPs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from ..errors import VideoError
+from ..video.io import _ffmpeg_msg, open_video
+from ..video.packets import PacketTally, stream_facts, tally_packets
+
+MODES = ("auto", "sequential", "seek")
+SEEK_MIN_SKIPPED = 1 / 3  # share of GOPs seek must skip for 'auto' to choose it
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """Which GOPs to decode. ``starts``: decode position of each GOP's first packet."""
+
+    mode: str
+    starts: np.ndarray
+    needed: np.ndarray  # bool per GOP
+    pts_rank: dict[int, int] | None  # pts -> presentation index (None: count frames instead)
+
+    @property
+    def skipped(self) -> int:
+        last = int(np.flatnonzero(self.needed)[-1]) if self.needed.any() else -1
+        return int((~self.needed[: last + 1]).sum())
+
+
+def probe_stream(path: str | Path) -> tuple[dict[str, Any], PacketTally]:
+    """Codec facts (the index's probe keys, without rotation and sha256) and the packet tally."""
+    with open_video(path) as container:
+        vs = container.streams.video[0]
+        tally = tally_packets(container, vs, path)
+        return stream_facts(container, vs, tally), tally
+
+
+def plan_read(tally: PacketTally, wanted: Iterable[int], mode: str = "auto") -> ReadPlan:
+    """Decide the GOPs to decode for the wanted presentation indices."""
+    if mode not in MODES:
+        raise ValueError(f"sampling mode must be one of {MODES}, got {mode!r}")
+    n = tally.count
+    starts = np.unique(np.asarray([0] + tally.keys, dtype=np.int64))
+    gop_of = np.searchsorted(starts, np.arange(n), side="right") - 1
+    order = tally.display_order()  # decode position of each presentation index
+    wanted = np.asarray(sorted({int(i) for i in wanted if 0 <= int(i) < n}), dtype=np.int64)
+    needed = np.zeros(len(starts), dtype=bool)
+    if order is None:  # no pts to place frames after a skip: decode from the start, one GOP past the last wanted
+        if wanted.size:
+            needed[: gop_of[int(wanted[-1])] + 2] = True
+        return ReadPlan("sequential", starts, needed, None)
+    shown_at = np.empty(n, dtype=np.int64)
+    shown_at[order] = np.arange(n)  # presentation index of each decode position
+    if wanted.size:
+        g = gop_of[order[wanted]]
+        needed[g] = True
+        # an open GOP's leading frames are shown before its keyframe and reference the previous GOP
+        leading = (wanted < shown_at[starts[g]]) & (g > 0)
+        needed[g[leading] - 1] = True
+    pts = np.asarray(tally.pts, dtype=np.int64)
+    rank = {int(p): int(r) for p, r in zip(pts[order], range(n))}
+    dense = needed | _prefix(needed)
+    if mode == "sequential" or (mode == "auto" and (~needed[: _last(needed) + 1]).sum() < SEEK_MIN_SKIPPED * dense.sum()):
+        return ReadPlan("sequential", starts, dense, rank)
+    return ReadPlan("seek", starts, needed, rank)
+
+
+def _last(needed: np.ndarray) -> int:
+    return int(np.flatnonzero(needed)[-1]) if needed.any() else -1
+
+
+def _prefix(needed: np.ndarray) -> np.ndarray:
+    """Every GOP up to the last needed one."""
+    out = np.zeros_like(needed)
+    out[: _last(needed) + 1] = True
+    return out
+
+
+def decode_planned(path: str | Path, plan: ReadPlan, motion_vectors: bool = False) -> Iterator[tuple[int, av.VideoFrame]]:
+    """Yield ``(presentation index, frame)`` for every frame of the planned GOPs, in order.
+
+    Between two decoded stretches the decoder is drained and reset, so no
+    frame of a skipped GOP is ever decoded.
+    """
+    last = _last(plan.needed)
+    if last < 0:
+        return
+    end = int(plan.starts[last + 1]) if last + 1 < len(plan.starts) else None
+    with open_video(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if motion_vectors:
+            stream.codec_context.options = {"flags2": "+export_mvs"}
+        gop_of = plan.starts
+        count, pos, gop, active = 0, -1, -1, False
+        try:
+            for packet in container.demux(stream):
+                if not packet.size:
+                    continue
+                pos += 1
+                if end is not None and pos >= end:
+                    break
+                while gop + 1 < len(gop_of) and pos >= gop_of[gop + 1]:
+                    gop += 1
+                if plan.needed[gop]:
+                    active = True
+                    for f in stream.decode(packet):
+                        yield _index(plan, f, count, path), f
+                        count += 1
+                elif active:
+                    for f in stream.decode(None):
+                        yield _index(plan, f, count, path), f
+                        count += 1
+                    stream.codec_context.flush_buffers()
+                    active = False
+            if active:
+                for f in stream.decode(None):
+                    yield _index(plan, f, count, path), f
+                    count += 1
+        except av.FFmpegError as exc:
+            raise VideoError(path, f"decode failed ({_ffmpeg_msg(exc)})") from exc
+
+
+def _index(plan: ReadPlan, frame: av.VideoFrame, count: int, path: str | Path) -> int:
+    """Presentation index of a decoded frame: from its pts after a skip, by counting when nothing was skipped."""
+    if plan.mode == "sequential" or plan.pts_rank is None:
+        return count
+    i = plan.pts_rank.get(frame.pts) if frame.pts is not None else None
+    if i is None:
+        raise VideoError(path, f"decoded frame with pts {frame.pts} matches no packet; use features.sampling: "
+                                  "sequential")
+    return i
