@@ -72,6 +72,8 @@ class FeaturesConfig(Section):
     sample_fraction: float = Field(0.10, gt=0, le=1)
     min_frames: Positive = 5
     max_frames: Positive = 50
+    # seek: decode only the GOPs holding a sampled frame; auto: seek when that skips a third of them
+    sampling: Literal["auto", "sequential", "seek"] = "auto"
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> "FeaturesConfig":

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data.index import probe_video
 from .errors import FvcError, InputError
 from .features.extract import feature_columns, video_features
 from .models import get_model
@@ -181,10 +180,10 @@ class Predictor:
     def feature_row(self, path: Path, tmp: Path) -> dict[str, Any]:
         """The card's stage-2 (and stage-4) features of one video, as the model reads them."""
         fcfg = self.card.features_config
-        row = video_features(path, probe_video(path), fcfg)
+        row = video_features(path, fcfg)
         if 4 in self.data.stages:
             scaled, g = self.scaled(path, tmp)
-            s4 = video_features(scaled, probe_video(scaled), fcfg)
+            s4 = video_features(scaled, fcfg)
             s4.update({"is_upscaled": float(g.is_upscaled), "is_downscaled": float(g.is_downscaled)})
             row.update({f"s4_{c}": s4[c] for c in feature_columns(s4)})
         return row

@@ -1,38 +1,74 @@
-"""Per-video feature extraction: sample frames, compute every family, aggregate.
+"""Per-video feature extraction: one read, sampled frames, every family, aggregated.
 
-Frames are decoded in order as grey images (the features are luminance
-statistics, and asking FFmpeg for grey skips a colour conversion); only the
-sampled frames are converted, and only the previous small frame is kept for
-the temporal features, so memory does not grow with video length.
+The reader walks the packets once (codec cues, keyframes), then decodes
+only what the sampled frames need. Every decoded frame adds a tiny luma
+thumbnail to the temporal-discontinuity series; the sampled frames get the
+per-frame families on their luma plane at native resolution; the frame
+after each sample gives a consecutive pair; up to ``gop.MAX_INTRA``
+decoded keyframes add their DCT statistics for the GOP-aware family.
+Nothing but the previous thumbnail and small frame is kept, so memory does
+not grow with video length.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from av.video.frame import PictureType
 from threadpoolctl import threadpool_limits
 
 from ..config import FeaturesConfig
 from ..errors import VideoError
-from ..video.io import iter_frames, sample_indices
-from . import blocking, codec, dct, noise, sharpness, temporal
+from ..video.io import frame_to_gray, sample_indices
+from . import (blocking, codec, dct, discontinuity, gop, local_noise, local_texture, motion, noise, sharpness,
+               temporal)
+from .reader import decode_planned, plan_read, probe_stream
 
 # Bump when a feature's definition changes: part of the stage config hash.
-FEATURE_VERSION = 3
-FRAME_NAMES = noise.NAMES + dct.NAMES + sharpness.NAMES + blocking.NAMES
+FEATURE_VERSION = 4
+# Per-frame families on the sampled frames: (name, NAMES, function of the grey uint8 frame).
+FAMILIES: tuple[tuple[str, tuple[str, ...], Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("noise", noise.NAMES, noise.frame_noise),
+    ("dct", dct.NAMES, dct.frame_dct),
+    ("sharpness", sharpness.NAMES, sharpness.frame_sharpness),
+    ("blocking", blocking.NAMES, blocking.frame_blocking),
+    ("local_noise", local_noise.NAMES, local_noise.frame_local_noise),
+    ("local_texture", local_texture.NAMES, local_texture.frame_local_texture),
+)
+FRAME_NAMES = tuple(n for _, names, _ in FAMILIES for n in names)
 AGGREGATES = ("mean", "std", "min", "max")
-FEATURE_PREFIXES = ("noise_", "dct_", "sharp_", "block_", "temporal_", "codec_")
+FEATURE_PREFIXES = ("noise_", "dct_", "sharp_", "block_", "temporal_", "codec_", "lnoise_", "ltex_", "tdisc_", "mv_",
+                    "gop_")
 
 
-def frame_features(grey: np.ndarray) -> np.ndarray:
+class Timings(dict):
+    """Seconds spent per family, summed over the frames they ran on; plus what the reader did."""
+
+    frames_decoded: int = 0
+    modes: tuple[str, ...] = ()
+
+    @contextmanager
+    def measure(self, name: str):
+        t0 = time.perf_counter()
+        yield
+        self[name] = self.get(name, 0.0) + time.perf_counter() - t0
+
+
+def frame_features(grey: np.ndarray, timings: Timings | None = None) -> np.ndarray:
     """All per-frame features of one grey uint8 frame, in ``FRAME_NAMES`` order."""
-    g = grey.astype(np.float32)
-    return np.concatenate([noise.frame_noise(grey, g), dct.frame_dct(grey), sharpness.frame_sharpness(grey, g),
-                           blocking.frame_blocking(grey, g)])
+    if timings is None:
+        return np.concatenate([fn(grey) for _, _, fn in FAMILIES])
+    parts = []
+    for name, _, fn in FAMILIES:
+        with timings.measure(name):
+            parts.append(fn(grey))
+    return np.concatenate(parts)
 
 
 def _aggregate(names: tuple[str, ...], rows: list[np.ndarray]) -> dict[str, float]:
@@ -51,33 +87,61 @@ def _aggregate(names: tuple[str, ...], rows: list[np.ndarray]) -> dict[str, floa
     return out
 
 
-def video_frame_features(path: str | Path, frame_count: int, fcfg: FeaturesConfig) -> dict[str, Any]:
-    """Sampled-frame features of one video, aggregated; raises VideoError on decode failure."""
-    if not frame_count or frame_count <= 0:
-        raise VideoError(path, "frame count unknown or zero; re-run 'fvc index'")
-    idx = sample_indices(int(frame_count), fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
-    # The filters and the small 8x8 matrix products run on one frame at a time;
-    # OpenCV's and BLAS's thread pools only add synchronisation cost there (4-20x
-    # on a busy 2-core machine), so both stay single-threaded while features run.
+def video_features(path: str | Path, fcfg: FeaturesConfig, timings: Timings | None = None) -> dict[str, Any]:
+    """Every feature of one video (frame families, temporal, codec cues); raises VideoError on decode failure."""
+    facts, tally = probe_stream(path)
+    n = int(facts["frame_count"])
+    idx = sample_indices(n, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
+    # The filters and the small matrix products run on one frame at a time; OpenCV's
+    # and BLAS's thread pools only add synchronisation cost there (4-20x on a busy
+    # 2-core machine), so both stay single-threaded while features run.
     cv2.setNumThreads(1)
     with threadpool_limits(limits=1, user_api="blas"):
-        return _sampled_features(path, idx, int(frame_count))
+        out = _read_features(path, facts, tally, idx, fcfg.sampling, timings)
+    out.update(codec.codec_features(facts))
+    return out
 
 
-def _sampled_features(path: str | Path, idx: list[int], n_frames: int) -> dict[str, Any]:
-    per_frame: list[np.ndarray] = []
-    pairs: list[np.ndarray] = []
+def _read_features(path, facts, tally, idx, mode, timings) -> dict[str, Any]:
+    n = tally.count
     sampled = set(idx)
-    # the frame after each sampled one, for consecutive-frame temporal statistics
-    wanted = sorted(sampled | {i + 1 for i in idx if i + 1 < n_frames})
+    partners = {i + 1 for i in idx if i + 1 < n}
+    plan = plan_read(tally, sampled | partners, mode)
+    intra_only = set(plan.keyframes(gop.MAX_INTRA)) - sampled
+    with_mvs = facts["codec"] in motion.CODECS
+    t = timings if timings is not None else Timings()
+    per_frame, pairs, mv_rows, intra, inter = [], [], [], [], []
+    series = discontinuity.DiffSeries()
     prev_i, prev_small = None, None
-    for i, grey in iter_frames(path, wanted, fmt="gray"):
+    t_loop = time.perf_counter()
+    for i, frame in decode_planned(path, plan, motion_vectors=with_mvs):
+        key = bool(frame.key_frame)
+        with t.measure("discontinuity"):
+            series.add(i, discontinuity.thumbnail(frame), key)
+        if i not in sampled and i not in partners and i not in intra_only:
+            continue
+        with t.measure("to_grey"):
+            grey = frame_to_gray(frame)
         if i in sampled:
-            per_frame.append(frame_features(grey))
-        small = temporal.small_grey(grey)
-        if prev_i is not None and prev_i == i - 1:
-            pairs.append(temporal.pair_temporal(prev_small, small))
-        prev_i, prev_small = i, small
+            row = frame_features(grey, t)
+            per_frame.append(row)
+            d = row[len(noise.NAMES): len(noise.NAMES) + len(dct.NAMES)]
+            (intra if key or int(frame.pict_type) == int(PictureType.I) else inter).append(d)
+            if with_mvs:
+                with t.measure("motion"):
+                    mv = motion.frame_vectors(frame)
+                    if mv is not None:
+                        mv_rows.append(motion.frame_motion(mv, frame.width, frame.height))
+        elif i in intra_only:
+            with t.measure("gop"):
+                intra.append(dct.frame_dct(grey))
+        if i in sampled or i in partners:
+            with t.measure("temporal"):
+                small = temporal.small_grey(grey)
+                if prev_i is not None and prev_i == i - 1:
+                    pairs.append(temporal.pair_temporal(prev_small, small))
+                prev_i, prev_small = i, small
+    t["loop_total"] = t.get("loop_total", 0.0) + time.perf_counter() - t_loop
     if not per_frame:
         raise VideoError(path, "no frame could be decoded")
     if len(per_frame) < len(idx) // 2:
@@ -85,14 +149,13 @@ def _sampled_features(path: str | Path, idx: list[int], n_frames: int) -> dict[s
     out = _aggregate(FRAME_NAMES, per_frame)
     out.update(_aggregate(temporal.NAMES, pairs))
     out.update(temporal.video_temporal(np.array([p[0] for p in pairs])))
+    out.update(series.features())
+    out.update(_aggregate(motion.NAMES, mv_rows))
+    out["mv_available"] = float(bool(mv_rows))
+    out.update(gop.gop_features(intra, inter))
     out["n_frames_sampled"] = len(per_frame)
-    return out
-
-
-def video_features(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesConfig) -> dict[str, Any]:
-    """Frame features plus codec cues for one video and its probe dict."""
-    out = video_frame_features(path, int(probe.get("frame_count") or 0), fcfg)
-    out.update(codec.codec_features(probe))
+    t.frames_decoded += series.frames
+    t.modes += (plan.mode,)
     return out
 
 
@@ -100,7 +163,9 @@ def feature_names() -> list[str]:
     """Every feature column a stage-2 row has, in order."""
     names = [f"{n}_{a}" for n in FRAME_NAMES for a in AGGREGATES]
     names += [f"{n}_{a}" for n in temporal.NAMES for a in AGGREGATES]
-    return names + list(temporal.VIDEO_NAMES) + list(codec.NAMES)
+    names += list(temporal.VIDEO_NAMES) + list(discontinuity.NAMES)
+    names += [f"{n}_{a}" for n in motion.NAMES for a in AGGREGATES] + list(motion.VIDEO_NAMES)
+    return names + list(gop.NAMES) + list(codec.NAMES)
 
 
 def feature_columns(columns) -> list[str]:

@@ -34,6 +34,14 @@ class ReadPlan:
     starts: np.ndarray
     needed: np.ndarray  # bool per GOP
     pts_rank: dict[int, int] | None  # pts -> presentation index (None: count frames instead)
+    first_shown: np.ndarray  # presentation index of each GOP's first (key) packet
+
+    def keyframes(self, limit: int) -> list[int]:
+        """Presentation indices of up to ``limit`` decoded GOP-opening frames, evenly spread."""
+        shown = self.first_shown[self.needed]
+        if shown.size > limit:
+            shown = shown[np.linspace(0, shown.size - 1, limit).round().astype(int)]
+        return [int(i) for i in shown]
 
     @property
     def skipped(self) -> int:
@@ -62,7 +70,7 @@ def plan_read(tally: PacketTally, wanted: Iterable[int], mode: str = "auto") -> 
     if order is None:  # no pts to place frames after a skip: decode from the start, one GOP past the last wanted
         if wanted.size:
             needed[: gop_of[int(wanted[-1])] + 2] = True
-        return ReadPlan("sequential", starts, needed, None)
+        return ReadPlan("sequential", starts, needed, None, starts.copy())
     shown_at = np.empty(n, dtype=np.int64)
     shown_at[order] = np.arange(n)  # presentation index of each decode position
     if wanted.size:
@@ -75,8 +83,8 @@ def plan_read(tally: PacketTally, wanted: Iterable[int], mode: str = "auto") -> 
     rank = {int(p): int(r) for p, r in zip(pts[order], range(n))}
     dense = needed | _prefix(needed)
     if mode == "sequential" or (mode == "auto" and (~needed[: _last(needed) + 1]).sum() < SEEK_MIN_SKIPPED * dense.sum()):
-        return ReadPlan("sequential", starts, dense, rank)
-    return ReadPlan("seek", starts, needed, rank)
+        return ReadPlan("sequential", starts, dense, rank, shown_at[starts])
+    return ReadPlan("seek", starts, needed, rank, shown_at[starts])
 
 
 def _last(needed: np.ndarray) -> int:

@@ -2,7 +2,8 @@
 
 Stage 2 reads the augmented videos (stage 1) when that table exists, else the
 originals (``index`` joined with ``splits``); stage 4 reads the scaled videos
-(stage 3) and adds their up/down-scaled flags. Both write one row per video
+(stage 3) and adds their up/down-scaled flags. Codec cues come from the
+feature read itself (its packet pass), never from a second probe. Both write one row per video
 with the same feature columns; a video that fails keeps a row with its error.
 Folds are not copied here: training joins them from ``splits``.
 """
@@ -18,7 +19,6 @@ import pandas as pd
 
 from ..augment.stage import feature_rows
 from ..config import FvcConfig
-from ..data.index import probe_video
 from ..errors import InputError, VideoError
 from ..stages import KEY_COLUMN, Stage, StageSummary, clear_stage, run_stage
 from ..workspace import Workspace
@@ -26,8 +26,7 @@ from .extract import FEATURE_VERSION, feature_names, video_features
 
 META = ["video_id", "source_video_id", "label"]
 SCALE_FLAGS = ["is_upscaled", "is_downscaled"]
-_PROBE_KEYS = ("codec", "profile", "width", "height", "fps", "frame_count", "duration", "bit_rate",
-               "video_bit_rate", "keyframe_interval", "has_b_frames", "has_audio")
+
 
 
 def table_name(stage: int) -> str:
@@ -54,16 +53,6 @@ def input_rows(ws: Workspace, stage: int, cfg: FvcConfig) -> tuple[pd.DataFrame,
     if ws.has("augmented"):
         aug = feature_rows(ws.read("augmented"), cfg.augment)
         aug = _with_meta(aug, "augmented")
-        if ws.has("index"):
-            # Copies that are the original file itself reuse the index probe instead of probing again.
-            idx = ws.read("index").set_index("video_id")
-            cols = [c for c in _PROBE_KEYS if c in idx.columns]
-            probe = idx[cols + ["path"]].rename(columns={"path": "_index_path"})
-            aug = aug.join(probe, on="source_video_id")
-            same = aug["_index_path"].astype(str) == aug["path"].astype(str)
-            for c in cols:
-                aug[c] = aug[c].where(same)
-            aug = aug.drop(columns=["_index_path"])
         return aug, "augmented"
     index = ws.read("index")
     if not ws.has("splits"):
@@ -94,18 +83,15 @@ def feature_row(ws: Workspace, cfg: FvcConfig, stage: int, row: dict[str, Any]) 
         path = ws.root / path
     if _clean(row.get("error")):
         raise VideoError(path, f"upstream error: {row['error']}")
-    probe = {k: _clean(row.get(k)) for k in _PROBE_KEYS}
-    if not probe.get("frame_count"):
-        probe = probe_video(path)  # derived video (augmented/scaled): probe its own codec cues
     out = {m: _clean(row.get(m)) for m in META}
-    out.update(video_features(path, probe, cfg.features))
+    out.update(video_features(path, cfg.features))  # codec cues come from the same read
     if stage == 4:
         for flag in SCALE_FLAGS:
             out[flag] = float(bool(_clean(row.get(flag))))
     return out
 
 
-# Stage 2 reads 'augmented' (or, without it, 'index' with labels from 'splits'); originals reuse index's probe.
+# Stage 2 reads 'augmented' (or, without it, 'index' with labels from 'splits').
 FEATURES2 = Stage("features2", output=table_name(2), inputs=("augmented", "index", "splits"), config=("features",),
                   version=f"1.features{FEATURE_VERSION}", per_video=True)
 FEATURES4 = Stage("features4", output=table_name(4), inputs=("scaled",), config=("features",),

@@ -1,0 +1,80 @@
+"""Temporal discontinuity: cuts, dropped or duplicated segments and speed changes in an edited timeline.
+
+Every decoded frame gives a tiny luma thumbnail (a strided view of the
+decoder's plane, no conversion); consecutive thumbnails give a difference
+series. A spike is a difference far above its running median; an encoder
+puts a keyframe at the scene cuts it sees, so spikes off keyframes are
+counted apart. A long run of near-zero differences is a frozen or duplicated
+stretch, and a step in the running median is a change of playback speed.
+"""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+NAMES = ("tdisc_spike_max", "tdisc_spike_rate", "tdisc_offkey_spike_rate", "tdisc_dup_run", "tdisc_level_step")
+THUMB_SIDE = 64
+WINDOW = 9  # running median, frames
+STEP_WINDOW = 15  # frames each side of a speed-change step
+SPIKE_RATIO = 4.0
+SPIKE_FLOOR = 2.0  # grey levels: a spike must also be visible
+DUP = 0.3
+
+
+def thumbnail(frame: av.VideoFrame) -> np.ndarray:
+    """About THUMB_SIDE pixels on the long side, sampled from the luma plane (float32 copy of the samples only)."""
+    plane = frame.planes[0]
+    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    step = max(1, round(max(plane.width, plane.height) / THUMB_SIDE))
+    return luma[step // 2:: step, step // 2:: step].astype(np.float32)
+
+
+class DiffSeries:
+    """Mean absolute thumbnail difference of each pair of consecutive decoded frames, and whether the later is a key."""
+
+    def __init__(self) -> None:
+        self.diffs: list[float] = []
+        self.keys: list[bool] = []
+        self._prev: tuple[int, np.ndarray] | None = None
+        self.frames = 0
+
+    def add(self, index: int, thumb: np.ndarray, key: bool) -> None:
+        self.frames += 1
+        if self._prev is not None and self._prev[0] == index - 1 and self._prev[1].shape == thumb.shape:
+            self.diffs.append(float(np.abs(thumb - self._prev[1]).mean()))
+            self.keys.append(key)
+        self._prev = (index, thumb)
+
+    def features(self) -> dict[str, float]:
+        return discontinuity_features(np.asarray(self.diffs), np.asarray(self.keys, dtype=bool))
+
+
+def _running_median(d: np.ndarray, w: int) -> np.ndarray:
+    pad = np.pad(d, (w // 2, w - 1 - w // 2), mode="edge")
+    return np.median(sliding_window_view(pad, w), axis=1)
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    if not mask.any():
+        return 0
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
+
+
+def discontinuity_features(d: np.ndarray, keys: np.ndarray) -> dict[str, float]:
+    """The NAMES statistics of a difference series (``keys``: the later frame of each pair is a keyframe)."""
+    if d.size < WINDOW:
+        return {n: float("nan") for n in NAMES}
+    ratio = (d + 0.5) / (_running_median(d, WINDOW) + 0.5)
+    spikes = (ratio > SPIKE_RATIO) & (d > SPIKE_FLOOR)
+    level = np.log(d + 0.5)
+    step = 0.0
+    if d.size >= 2 * STEP_WINDOW:
+        win = sliding_window_view(level, STEP_WINDOW)
+        med = np.median(win, axis=1)  # med[t]: median of level[t : t + STEP_WINDOW]
+        step = float(np.abs(med[STEP_WINDOW:] - med[: -STEP_WINDOW]).max())
+    return {"tdisc_spike_max": float(np.log(ratio.max())), "tdisc_spike_rate": 100.0 * float(spikes.mean()),
+            "tdisc_offkey_spike_rate": 100.0 * float((spikes & ~keys).mean()),
+            "tdisc_dup_run": _longest_run(d < DUP) / d.size, "tdisc_level_step": step}
