@@ -13,7 +13,6 @@ from fvc.augment.params import OPS, SAFE_MAX_CRF, SAFE_OPS, profile_crf, sample_
 from fvc.augment.render import render_augmented
 from fvc.augment.stage import encode_settings, feature_rows, run_augment
 from fvc.config import AugmentConfig, FeaturesConfig, FvcConfig
-from fvc.data.index import probe_video
 from fvc.errors import InputError
 from fvc.features.extract import video_features
 from fvc.video.encode import Encoder
@@ -34,7 +33,7 @@ def _camera_video(path, frames: int = 16, w: int = 160, h: int = 120):
 
 
 def _traces(path) -> np.ndarray:
-    f = video_features(path, probe_video(path), FeaturesConfig(sample_fraction=1.0, max_frames=50))
+    f = video_features(path, FeaturesConfig(sample_fraction=1.0, max_frames=50))
     return np.array([f[k] for k in TRACES])
 
 

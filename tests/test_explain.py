@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from fvc.cli import app
 from fvc.config import FeaturesConfig
-from fvc.data.index import probe_video
 from fvc.explain import SCHEMA, explain_video
 from fvc.explain.attribution import contributions, ood_check
 from fvc.explain.timeline import windows
@@ -40,7 +39,7 @@ def fitted_feature_model(model_id: str, video) -> FeatureModel:
     """The catalog's own Pipeline for ``model_id``, fitted on rows scattered around ``video``'s features so its
     score is not saturated."""
     cols = feature_names()
-    ref = pd.Series(video_features(video, probe_video(video), FeaturesConfig()))[cols].astype(float).fillna(0.0)
+    ref = pd.Series(video_features(video, FeaturesConfig()))[cols].astype(float).fillna(0.0)
     rng = np.random.default_rng(0)
     X = pd.DataFrame(ref.to_numpy() + rng.normal(size=(80, len(cols))) * (ref.abs().to_numpy() + 1.0), columns=cols)
     y = (X[cols[:4]].sum(axis=1) > ref[cols[:4]].sum()).astype(int).to_numpy()

@@ -80,10 +80,9 @@ def test_codec_features_from_probe():
 
 
 def test_video_features_named_and_finite(tmp_path):
-    from fvc.data.index import probe_video
 
     p = _write(tmp_path / "a.mp4", np.random.default_rng(3))
-    f = video_features(p, probe_video(p), FvcConfig().features)
+    f = video_features(p, FvcConfig().features)
     assert set(feature_names()) <= set(f)
     assert f["n_frames_sampled"] == 5  # 12 frames: 10% = 1, clamped to min 5
     assert all(np.isfinite(f[c]) for c in feature_names() if not c.startswith("codec_duration"))
@@ -94,7 +93,7 @@ def _workspace(tmp_path, n=4):
     rng = np.random.default_rng(4)
     rows = []
     for i in range(n):
-        p = _write(ws.root / "raw" / f"v{i}.mp4", rng, noisy=i % 2 == 0)
+        _write(ws.root / "raw" / f"v{i}.mp4", rng, noisy=i % 2 == 0)
         rows.append({"video_id": f"v{i}", "path": f"raw/v{i}.mp4", "cascade_id": f"c{i}", "label": i % 2})
     # one truncated file that fails mid-decode
     good = (ws.root / "raw" / "v0.mp4").read_bytes()
@@ -144,7 +143,6 @@ def test_stage4_requires_scaled_and_adds_flags(tmp_path):
 
 
 def test_duplicated_frames_show_in_temporal_dup_fraction(tmp_path):
-    from fvc.data.index import probe_video
 
     rng = np.random.default_rng(5)
     img = _texture(rng, 48, 64)
@@ -154,6 +152,6 @@ def test_duplicated_frames_show_in_temporal_dup_fraction(tmp_path):
             a.write(np.roll(img, 3 * (i // 2), axis=1))  # every frame shown twice (frame-rate conforming)
             b.write(np.roll(img, 3 * i, axis=1))
     fcfg = FvcConfig().features
-    fd = video_features(dup, probe_video(dup), fcfg)
-    fs = video_features(smooth, probe_video(smooth), fcfg)
+    fd = video_features(dup, fcfg)
+    fs = video_features(smooth, fcfg)
     assert fd["temporal_dup_frac"] >= 0.3 and fs["temporal_dup_frac"] == 0.0

@@ -13,7 +13,6 @@ import pytest
 import skimage.data
 
 from fvc.config import FeaturesConfig, FvcConfig
-from fvc.data.index import probe_video
 from fvc.features import dct
 from fvc.features.extract import feature_names, video_features
 from fvc.video.io import VideoWriter
@@ -43,7 +42,7 @@ def write(path, frames, crf: int = 12):
 
 
 def features(path, fcfg: FeaturesConfig = FvcConfig().features) -> dict[str, float]:
-    return video_features(path, probe_video(path), fcfg)
+    return video_features(path, fcfg)
 
 
 def jpeg(grey: np.ndarray, quality: int) -> np.ndarray:

@@ -83,11 +83,10 @@ def _feature_model(video) -> FeatureModel:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from fvc.data.index import probe_video
     from fvc.features.extract import feature_names, video_features
 
     cols = feature_names()
-    ref = pd.Series(video_features(video, probe_video(video), FeaturesConfig()))[cols].astype(float).fillna(0.0)
+    ref = pd.Series(video_features(video, FeaturesConfig()))[cols].astype(float).fillna(0.0)
     rng = np.random.default_rng(0)
     X = pd.DataFrame(ref.to_numpy() + rng.normal(size=(60, len(cols))) * (ref.abs().to_numpy() + 1.0), columns=cols)
     y = (X[cols[:4]].sum(axis=1) > ref[cols[:4]].sum()).astype(int).to_numpy()
@@ -102,11 +101,10 @@ def test_feature_model_prediction(ws, videos):
     assert preds[0].error is None and 0.0 <= preds[0].prob_fake <= 1.0
     assert preds[1].prob_fake is None and "broken.mp4" in preds[1].error
     # the same number as predict_proba on the features extracted by hand with the card's settings
-    from fvc.data.index import probe_video
     from fvc.features.extract import video_features
 
     model, card = Predictor(resolve_model_path("5a", ws)).model, Predictor(resolve_model_path("5a", ws)).card
-    row = pd.DataFrame([video_features(good, probe_video(good), card.features_config)])
+    row = pd.DataFrame([video_features(good, card.features_config)])
     assert preds[0].prob_fake == pytest.approx(model.predict_proba(row)[0, 1])
 
 

@@ -52,13 +52,12 @@ def test_no_scene_region_is_shared_between_cascades(corpus):
 def test_stage2_features_learn_the_corpus_and_content_does_not(tmp_path):
     """The real stage-2 extractor on a generated corpus: grouped CV separates fake from real, content cannot."""
     from fvc.config import FeaturesConfig
-    from fvc.data.index import probe_video
     from fvc.features.extract import feature_columns, video_features
 
     m = labelled(build_corpus(tmp_path, n_videos=96, seed=5, password="pw", keep_videos=True, max_height=240,
                               max_duration=4.0, workers=2))
     assert m.cascade_id.nunique() >= 55
-    feats = pd.DataFrame([video_features(p, probe_video(p), FeaturesConfig()) for p in m.path])
+    feats = pd.DataFrame([video_features(p, FeaturesConfig()) for p in m.path])
     x = feats[feature_columns(feats.columns)].fillna(0.0)
     content = pd.DataFrame([content_stats(p, row) for p, (_, row) in zip(m.path, m.iterrows())])
     y, groups = m.y.to_numpy(), m.cascade_id.to_numpy()

@@ -10,16 +10,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .maps import FrameMaps, maps_of
+
 NAMES = ("block_boundary_ratio",)
 
 
-def frame_blocking(grey: np.ndarray, g: np.ndarray | None = None) -> np.ndarray:
-    g = grey.astype(np.float32) if g is None else g
-    if g.shape[1] < 17 or g.shape[0] < 17:
+def frame_blocking(frame: np.ndarray | FrameMaps) -> np.ndarray:
+    grey = maps_of(frame).grey
+    if grey.shape[1] < 17 or grey.shape[0] < 17:
         return np.array([np.nan])
-    # Mean |step| per column gap (dx[j] = between columns j and j+1) and per row gap.
-    dx = cv2.reduce(cv2.absdiff(g[:, 1:], g[:, :-1]), 0, cv2.REDUCE_AVG).ravel()
-    dy = cv2.reduce(cv2.absdiff(g[1:, :], g[:-1, :]), 1, cv2.REDUCE_AVG).ravel()
+    # Mean |step| per column gap (dx[j] = between columns j and j+1) and per row gap, on uint8 (exact).
+    dx = cv2.reduce(cv2.absdiff(grey[:, 1:], grey[:, :-1]), 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
+    dy = cv2.reduce(cv2.absdiff(grey[1:, :], grey[:-1, :]), 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
     on_x = (np.arange(dx.size) % 8) == 7
     on_y = (np.arange(dy.size) % 8) == 7
     on = dx[on_x].mean() + dy[on_y].mean()

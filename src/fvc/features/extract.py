@@ -28,11 +28,13 @@ from ..errors import VideoError
 from ..video.io import frame_to_gray, sample_indices
 from . import (blocking, codec, dct, discontinuity, gop, local_noise, local_texture, motion, noise, sharpness,
                temporal)
+from .maps import FrameMaps
+from .memory import keep_freed_buffers
 from .reader import decode_planned, plan_read, probe_stream
 
 # Bump when a feature's definition changes: part of the stage config hash.
 FEATURE_VERSION = 4
-# Per-frame families on the sampled frames: (name, NAMES, function of the grey uint8 frame).
+# Per-frame families on the sampled frames: (name, NAMES, function of the frame's shared maps).
 FAMILIES: tuple[tuple[str, tuple[str, ...], Callable[[np.ndarray], np.ndarray]], ...] = (
     ("noise", noise.NAMES, noise.frame_noise),
     ("dct", dct.NAMES, dct.frame_dct),
@@ -62,12 +64,13 @@ class Timings(dict):
 
 def frame_features(grey: np.ndarray, timings: Timings | None = None) -> np.ndarray:
     """All per-frame features of one grey uint8 frame, in ``FRAME_NAMES`` order."""
+    maps = FrameMaps(grey)  # shared by the families: each map is computed once
     if timings is None:
-        return np.concatenate([fn(grey) for _, _, fn in FAMILIES])
+        return np.concatenate([fn(maps) for _, _, fn in FAMILIES])
     parts = []
     for name, _, fn in FAMILIES:
         with timings.measure(name):
-            parts.append(fn(grey))
+            parts.append(fn(maps))
     return np.concatenate(parts)
 
 
@@ -96,6 +99,7 @@ def video_features(path: str | Path, fcfg: FeaturesConfig, timings: Timings | No
     # and BLAS's thread pools only add synchronisation cost there (4-20x on a busy
     # 2-core machine), so both stay single-threaded while features run.
     cv2.setNumThreads(1)
+    keep_freed_buffers()
     with threadpool_limits(limits=1, user_api="blas"):
         out = _read_features(path, facts, tally, idx, fcfg.sampling, timings)
     out.update(codec.codec_features(facts))

@@ -1,27 +1,25 @@
 """Local noise inconsistency: inpainted, spliced or pasted regions carry other noise than the camera's.
 
-A noise level per 32x32 block (the lower quartile of its sixteen 8x8 mean
-absolute second-order residuals, so edges and texture do not count as
-noise), then how that map departs from uniform (``blockmap.map_stats``).
+A noise level per 32x32 block (16x16 on small frames; the lower quartile of
+its sixteen sub-blocks' mean absolute median residual, so edges and texture
+do not count as noise),
+then how that map departs from uniform (``blockmap.map_stats``).
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from .blockmap import STATS, block_means, map_stats
+from .blockmap import STATS, block_means, local_block, map_stats
+from .maps import FrameMaps, maps_of
 
 NAMES = tuple(f"lnoise_{s}" for s in STATS)
-BLOCK = 32
-# second-order residual: zero on any linear ramp, so shading does not read as noise
-_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32) / 4.0
 
 
-def noise_map(grey: np.ndarray) -> np.ndarray:
-    """Log noise level of each 32x32 block (shape H/32 x W/32)."""
-    r = cv2.filter2D(grey, cv2.CV_32F, _KERNEL, borderType=cv2.BORDER_REFLECT)
-    sub = block_means(cv2.absdiff(r, 0.0), 8)  # mean |residual| per 8x8 block
+def noise_map(frame: np.ndarray | FrameMaps) -> np.ndarray:
+    """Log noise level of each block (``local_block``: shape H/32 x W/32 on most frames)."""
+    m = maps_of(frame)
+    sub = block_means(np.abs(m.residual_median), local_block(m.grey.shape) // 4)  # mean |residual| per sub-block
     bh, bw = sub.shape[0] // 4, sub.shape[1] // 4
     if not bh or not bw:
         return np.zeros((0, 0), np.float32)
@@ -30,5 +28,5 @@ def noise_map(grey: np.ndarray) -> np.ndarray:
     return np.log(level + 0.25)
 
 
-def frame_local_noise(grey: np.ndarray) -> np.ndarray:
-    return map_stats(noise_map(grey))
+def frame_local_noise(frame: np.ndarray | FrameMaps) -> np.ndarray:
+    return map_stats(noise_map(frame))
