@@ -2,7 +2,9 @@
 
 Every decoded frame gives a tiny luma thumbnail (a strided view of the
 decoder's plane, no conversion); consecutive thumbnails give a difference
-series. A spike is a difference far above its running median; an encoder
+series. A spike is a difference far above the typical difference on both
+sides of it (the lower of the medians just before and just after, so a
+change of pace is not a spike); an encoder
 puts a keyframe at the scene cuts it sees, so spikes off keyframes are
 counted apart. A long run of near-zero differences is a frozen or duplicated
 stretch, and a step in the running median is a change of playback speed.
@@ -16,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 NAMES = ("tdisc_spike_max", "tdisc_spike_rate", "tdisc_offkey_spike_rate", "tdisc_dup_run", "tdisc_level_step")
 THUMB_SIDE = 64
-WINDOW = 9  # running median, frames
+WINDOW = 4  # frames each side of a difference for its baseline
 STEP_WINDOW = 15  # frames each side of a speed-change step
 SPIKE_RATIO = 4.0
 SPIKE_FLOOR = 2.0  # grey levels: a spike must also be visible
@@ -51,9 +53,11 @@ class DiffSeries:
         return discontinuity_features(np.asarray(self.diffs), np.asarray(self.keys, dtype=bool))
 
 
-def _running_median(d: np.ndarray, w: int) -> np.ndarray:
-    pad = np.pad(d, (w // 2, w - 1 - w // 2), mode="edge")
-    return np.median(sliding_window_view(pad, w), axis=1)
+def _baseline(d: np.ndarray, w: int) -> np.ndarray:
+    """Lower of the medians of the ``w`` differences before and the ``w`` after each one (edges repeated)."""
+    med = np.median(sliding_window_view(np.pad(d, w, mode="edge"), w), axis=1)  # med[k]: median of pad[k:k+w]
+    t = np.arange(d.size)
+    return np.minimum(med[t], med[t + w + 1])
 
 
 def _longest_run(mask: np.ndarray) -> int:
@@ -65,9 +69,9 @@ def _longest_run(mask: np.ndarray) -> int:
 
 def discontinuity_features(d: np.ndarray, keys: np.ndarray) -> dict[str, float]:
     """The NAMES statistics of a difference series (``keys``: the later frame of each pair is a keyframe)."""
-    if d.size < WINDOW:
+    if d.size < 2 * WINDOW + 1:
         return {n: float("nan") for n in NAMES}
-    ratio = (d + 0.5) / (_running_median(d, WINDOW) + 0.5)
+    ratio = (d + 0.5) / (_baseline(d, WINDOW) + 0.5)
     spikes = (ratio > SPIKE_RATIO) & (d > SPIKE_FLOOR)
     level = np.log(d + 0.5)
     step = 0.0

@@ -30,7 +30,7 @@ from . import (blocking, codec, dct, discontinuity, gop, local_noise, local_text
                temporal)
 from .maps import FrameMaps
 from .memory import keep_freed_buffers
-from .reader import decode_planned, plan_read, probe_stream
+from .reader import StreamRead, open_read, plan_read
 
 # Bump when a feature's definition changes: part of the stage config hash.
 FEATURE_VERSION = 4
@@ -92,21 +92,20 @@ def _aggregate(names: tuple[str, ...], rows: list[np.ndarray]) -> dict[str, floa
 
 def video_features(path: str | Path, fcfg: FeaturesConfig, timings: Timings | None = None) -> dict[str, Any]:
     """Every feature of one video (frame families, temporal, codec cues); raises VideoError on decode failure."""
-    facts, tally = probe_stream(path)
-    n = int(facts["frame_count"])
-    idx = sample_indices(n, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
     # The filters and the small matrix products run on one frame at a time; OpenCV's
     # and BLAS's thread pools only add synchronisation cost there (4-20x on a busy
     # 2-core machine), so both stay single-threaded while features run.
     cv2.setNumThreads(1)
     keep_freed_buffers()
-    with threadpool_limits(limits=1, user_api="blas"):
-        out = _read_features(path, facts, tally, idx, fcfg.sampling, timings)
-    out.update(codec.codec_features(facts))
+    with threadpool_limits(limits=1, user_api="blas"), open_read(path) as read:
+        idx = sample_indices(read.tally.count, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
+        out = _read_features(read, idx, fcfg.sampling, timings)
+    out.update(codec.codec_features(read.facts))
     return out
 
 
-def _read_features(path, facts, tally, idx, mode, timings) -> dict[str, Any]:
+def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings | None) -> dict[str, Any]:
+    path, facts, tally = read.path, read.facts, read.tally
     n = tally.count
     sampled = set(idx)
     partners = {i + 1 for i in idx if i + 1 < n}
@@ -118,7 +117,7 @@ def _read_features(path, facts, tally, idx, mode, timings) -> dict[str, Any]:
     series = discontinuity.DiffSeries()
     prev_i, prev_small = None, None
     t_loop = time.perf_counter()
-    for i, frame in decode_planned(path, plan, motion_vectors=with_mvs):
+    for i, frame in read.frames(plan, motion_vectors=with_mvs):
         key = bool(frame.key_frame)
         with t.measure("discontinuity"):
             series.add(i, discontinuity.thumbnail(frame), key)

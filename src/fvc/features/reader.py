@@ -1,7 +1,8 @@
 """One read per video: a packet pass, then decoding only the GOPs that hold a wanted frame.
 
 The packet pass (demux only, about 1% of a decode) gives the codec cues and
-the keyframe positions without a separate probe. The decode pass then feeds
+the keyframe positions without a separate probe; the container is then
+rewound and decoded, so the file is opened once. The decode pass then feeds
 the decoder every GOP up to the last wanted frame ('sequential'), or only
 the GOPs that contain one ('seek': samples far apart relative to the
 keyframe interval need not decode the stretches between them). 'auto'
@@ -10,6 +11,7 @@ picks seek when it skips at least a third of those GOPs.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +51,37 @@ class ReadPlan:
         return int((~self.needed[: last + 1]).sum())
 
 
-def probe_stream(path: str | Path) -> tuple[dict[str, Any], PacketTally]:
-    """Codec facts (the index's probe keys, without rotation and sha256) and the packet tally."""
+class StreamRead:
+    """An open video after its packet pass: ``facts`` (the index's probe keys, without rotation and
+    sha256), ``tally`` (per-packet facts), and ``frames(plan)`` to decode from the same container."""
+
+    def __init__(self, path: str | Path, container: av.container.InputContainer):
+        self.path, self.container = path, container
+        self.stream = container.streams.video[0]
+        self.tally = tally_packets(container, self.stream, path)
+        self.facts = stream_facts(container, self.stream, self.tally)
+        self._used = False
+
+    def frames(self, plan: ReadPlan, motion_vectors: bool = False) -> Iterator[tuple[int, av.VideoFrame]]:
+        """``decode_planned`` on this container (once: the decoder is configured on first use)."""
+        if self._used:
+            raise RuntimeError("a StreamRead decodes once")
+        self._used = True
+        self.container.seek(0, stream=self.stream, backward=True)  # back to the first packet after the tally
+        return _decode(self.path, self.container, self.stream, plan, motion_vectors)
+
+
+@contextlib.contextmanager
+def open_read(path: str | Path) -> Iterator[StreamRead]:
+    """Open ``path`` once: the packet pass now, the decode pass through ``StreamRead.frames``."""
     with open_video(path) as container:
-        vs = container.streams.video[0]
-        tally = tally_packets(container, vs, path)
-        return stream_facts(container, vs, tally), tally
+        yield StreamRead(path, container)
+
+
+def probe_stream(path: str | Path) -> tuple[dict[str, Any], PacketTally]:
+    """Codec facts and packet tally of a video, without decoding."""
+    with open_read(path) as read:
+        return read.facts, read.tally
 
 
 def plan_read(tally: PacketTally, wanted: Iterable[int], mode: str = "auto") -> ReadPlan:
@@ -99,48 +126,49 @@ def _prefix(needed: np.ndarray) -> np.ndarray:
 
 
 def decode_planned(path: str | Path, plan: ReadPlan, motion_vectors: bool = False) -> Iterator[tuple[int, av.VideoFrame]]:
-    """Yield ``(presentation index, frame)`` for every frame of the planned GOPs, in order.
+    """Yield ``(presentation index, frame)`` for every frame of the planned GOPs of ``path``, in order."""
+    with open_video(path) as container:
+        yield from _decode(path, container, container.streams.video[0], plan, motion_vectors)
 
-    Between two decoded stretches the decoder is drained and reset, so no
-    frame of a skipped GOP is ever decoded.
-    """
+
+def _decode(path, container, stream, plan: ReadPlan, motion_vectors: bool) -> Iterator[tuple[int, av.VideoFrame]]:
+    """The decode pass. Between two decoded stretches the decoder is drained and reset,
+    so no frame of a skipped GOP is ever decoded."""
     last = _last(plan.needed)
     if last < 0:
         return
     end = int(plan.starts[last + 1]) if last + 1 < len(plan.starts) else None
-    with open_video(path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        if motion_vectors:
-            stream.codec_context.options = {"flags2": "+export_mvs"}
-        gop_of = plan.starts
-        count, pos, gop, active = 0, -1, -1, False
-        try:
-            for packet in container.demux(stream):
-                if not packet.size:
-                    continue
-                pos += 1
-                if end is not None and pos >= end:
-                    break
-                while gop + 1 < len(gop_of) and pos >= gop_of[gop + 1]:
-                    gop += 1
-                if plan.needed[gop]:
-                    active = True
-                    for f in stream.decode(packet):
-                        yield _index(plan, f, count, path), f
-                        count += 1
-                elif active:
-                    for f in stream.decode(None):
-                        yield _index(plan, f, count, path), f
-                        count += 1
-                    stream.codec_context.flush_buffers()
-                    active = False
-            if active:
+    stream.thread_type = "AUTO"
+    if motion_vectors:
+        stream.codec_context.options = {"flags2": "+export_mvs"}
+    gop_of = plan.starts
+    count, pos, gop, active = 0, -1, -1, False
+    try:
+        for packet in container.demux(stream):
+            if not packet.size:
+                continue
+            pos += 1
+            if end is not None and pos >= end:
+                break
+            while gop + 1 < len(gop_of) and pos >= gop_of[gop + 1]:
+                gop += 1
+            if plan.needed[gop]:
+                active = True
+                for f in stream.decode(packet):
+                    yield _index(plan, f, count, path), f
+                    count += 1
+            elif active:
                 for f in stream.decode(None):
                     yield _index(plan, f, count, path), f
                     count += 1
-        except av.FFmpegError as exc:
-            raise VideoError(path, f"decode failed ({_ffmpeg_msg(exc)})") from exc
+                stream.codec_context.flush_buffers()
+                active = False
+        if active:
+            for f in stream.decode(None):
+                yield _index(plan, f, count, path), f
+                count += 1
+    except av.FFmpegError as exc:
+        raise VideoError(path, f"decode failed ({_ffmpeg_msg(exc)})") from exc
 
 
 def _index(plan: ReadPlan, frame: av.VideoFrame, count: int, path: str | Path) -> int:

@@ -1,0 +1,91 @@
+"""Temporal discontinuity, motion vectors and GOP-aware DQ: exact statistics on known inputs, and videos with
+planted edits (a dropped stretch, a speed change) move them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fvc.config import FeaturesConfig
+from fvc.features import discontinuity, gop, motion
+from fvc.features.extract import video_features
+from fvc.video.io import VideoWriter
+from tests.test_features_respond import W, H, pan, scene, write
+
+
+def test_discontinuity_known_values():
+    d = np.full(100, 5.0)
+    keys = np.zeros(100, bool)
+    d[40] = 50.0  # one cut, off a keyframe
+    f = discontinuity.discontinuity_features(d, keys)
+    assert f["tdisc_spike_rate"] == pytest.approx(1.0) and f["tdisc_offkey_spike_rate"] == pytest.approx(1.0)
+    assert f["tdisc_spike_max"] == pytest.approx(np.log(50.5 / 5.5))
+    assert f["tdisc_dup_run"] == 0.0 and f["tdisc_level_step"] == pytest.approx(0.0)
+    keys[40] = True  # the encoder saw the same cut: a keyframe there
+    assert discontinuity.discontinuity_features(d, keys)["tdisc_offkey_spike_rate"] == 0.0
+    frozen = d.copy()
+    frozen[60:72] = 0.0  # twelve repeated frames
+    assert discontinuity.discontinuity_features(frozen, keys)["tdisc_dup_run"] == pytest.approx(0.12)
+    ramp = np.r_[np.full(50, 2.0), np.full(50, 8.0)]  # playback four times faster from the middle
+    assert discontinuity.discontinuity_features(ramp, keys)["tdisc_level_step"] == pytest.approx(np.log(8.5 / 2.5))
+    assert np.isnan(discontinuity.discontinuity_features(d[:5], keys[:5])["tdisc_spike_max"])
+
+
+def test_dropped_stretch_and_speed_change_move_the_discontinuity_features(tmp_path):
+    long_pan = [scene("camera", W + 200, H)[:, i: i + W] for i in range(0, 120, 2)]
+    smooth = video_features(write(tmp_path / "smooth.mp4", long_pan[:40]), FeaturesConfig())
+    dropped = video_features(write(tmp_path / "dropped.mp4", long_pan[:20] + long_pan[40:60]), FeaturesConfig())
+    assert dropped["tdisc_spike_max"] > smooth["tdisc_spike_max"] + 0.5
+    assert dropped["tdisc_spike_rate"] > smooth["tdisc_spike_rate"]
+    src = [scene("coins", W + 200, H)[:, i: i + W] for i in range(200)]
+    speed = video_features(write(tmp_path / "speed.mp4", src[:20] + src[20:140:6]), FeaturesConfig())
+    steady = video_features(write(tmp_path / "steady.mp4", src[:40]), FeaturesConfig())
+    assert speed["tdisc_level_step"] > steady["tdisc_level_step"] + 0.5
+
+
+def _mv(vx, vy, x, y, w=16, h=16):
+    a = np.zeros(len(vx), dtype=[("source", "i4"), ("w", "u1"), ("h", "u1"), ("src_x", "i2"), ("src_y", "i2"),
+                                 ("dst_x", "i2"), ("dst_y", "i2"), ("flags", "u8"), ("motion_x", "i4"),
+                                 ("motion_y", "i4"), ("motion_scale", "u2")])
+    a["source"], a["w"], a["h"], a["motion_scale"] = -1, w, h, 4
+    a["motion_x"], a["motion_y"] = np.asarray(vx) * 4, np.asarray(vy) * 4
+    a["dst_x"], a["dst_y"] = np.asarray(x) + 8, np.asarray(y) + 8
+    return a
+
+
+def test_frame_motion_known_values():
+    ys, xs = np.mgrid[0:64:16, 0:64:16]
+    xs, ys = xs.ravel(), ys.ravel()
+    pan_ = motion.frame_motion(_mv(np.full(16, 2), np.zeros(16), xs, ys), 64, 64)
+    f = dict(zip(motion.NAMES, pan_))
+    assert f["mv_mag"] == pytest.approx(2.0) and f["mv_dispersion"] == 0.0 and f["mv_outlier_area"] == 0.0
+    assert f["mv_roughness"] == 0.0 and f["mv_coverage"] == pytest.approx(1.0)
+    vx = np.full(16, 2.0)
+    vx[[0, 1, 4, 5]] = 12.0  # a 32x32 object moving against the camera pan
+    g = dict(zip(motion.NAMES, motion.frame_motion(_mv(vx, np.zeros(16), xs, ys), 64, 64)))
+    assert g["mv_outlier_area"] == pytest.approx(4 / 16)
+    # 4 of the 24 neighbour pairs differ by 10 px, over the mean magnitude (0.25 * 12 + 0.75 * 2) + 1
+    assert g["mv_roughness"] == pytest.approx(4 * 10 / 24 / 5.5) and g["mv_dispersion"] == 0.0
+    assert dict(zip(motion.NAMES, motion.frame_motion(_mv(vx[:8], np.zeros(8), xs[:8], ys[:8]), 64, 64)))[
+        "mv_coverage"] == pytest.approx(0.5)
+
+
+def test_motion_vectors_from_an_h264_video_and_none_from_vp9(tmp_path):
+    frames = pan("brick", 20)
+    f = video_features(write(tmp_path / "pan.mp4", frames), FeaturesConfig())
+    # the pan moves 2 px per frame; B-frames may look two or three frames back
+    assert f["mv_available"] == 1.0 and 1.5 < f["mv_mag_mean"] < 6.5 and f["mv_dispersion_mean"] < 1.0
+    vp9 = tmp_path / "pan.webm"
+    with VideoWriter(vp9, 15, W, H, codec="libvpx-vp9") as vw:
+        for g in frames:
+            vw.write(np.repeat(g[..., None], 3, axis=2))
+    v = video_features(vp9, FeaturesConfig())
+    assert v["mv_available"] == 0.0 and np.isnan(v["mv_mag_mean"])
+
+
+def test_gop_features_known_values():
+    row = lambda dq, zero: np.array([0, 0, 0, 0, dq, zero], float)  # noqa: E731  (frame_dct layout)
+    f = gop.gop_features([row(0.3, 0.5), row(0.5, 0.7)], [row(0.1, 0.9)])
+    assert f["gop_dq_intra"] == pytest.approx(0.4) and f["gop_dq_inter"] == pytest.approx(0.1)
+    assert f["gop_dq_ratio"] == pytest.approx(0.41 / 0.11) and f["gop_zero_ratio"] == pytest.approx(0.61 / 0.91)
+    assert np.isnan(gop.gop_features([], [row(0.1, 0.9)])["gop_dq_intra"])
