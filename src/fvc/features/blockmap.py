@@ -33,10 +33,9 @@ def map_stats(m: np.ndarray) -> np.ndarray:
     if m.ndim != 2 or m.shape[0] < 2 or m.shape[1] < 2:
         return np.full(len(STATS), np.nan)
     m = m.astype(np.float64)
-    med = np.median(m)
+    q2, q25, med, q75 = np.percentile(m, [2, 25, 50, 75])
     dev = np.abs(m - med)
     mad = 1.4826 * float(np.median(dev))
-    q75, q25, q2 = np.percentile(m, [75, 25, 2])
     low = float(np.exp(q2 - med))
     spread = (q75 - q25) / 1.349
     outliers = float(np.mean(dev > OUTLIER_MADS * mad + 1e-3))

@@ -123,8 +123,9 @@ def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings
             series.add(i, discontinuity.thumbnail(frame), key)
         if i not in sampled and i not in partners and i not in intra_only:
             continue
-        with t.measure("to_grey"):
-            grey = frame_to_gray(frame)
+        if i in sampled or i in intra_only:
+            with t.measure("to_grey"):
+                grey = frame_to_gray(frame)
         if i in sampled:
             row = frame_features(grey, t)
             per_frame.append(row)
@@ -140,7 +141,7 @@ def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings
                 intra.append(dct.frame_dct(grey))
         if i in sampled or i in partners:
             with t.measure("temporal"):
-                small = temporal.small_grey(grey)
+                small = temporal.small_from_frame(frame)
                 if prev_i is not None and prev_i == i - 1:
                     pairs.append(temporal.pair_temporal(prev_small, small))
                 prev_i, prev_small = i, small

@@ -9,8 +9,11 @@ a small grey copy so it stays cheap at 1080p.
 
 from __future__ import annotations
 
+import av
 import cv2
 import numpy as np
+
+from ..video.io import frame_to_gray, luma_plane
 
 NAMES = ("temporal_mad", "temporal_diff_std", "temporal_changed_frac", "temporal_hist_dist")
 VIDEO_NAMES = ("temporal_dup_frac", "temporal_diff_cv", "temporal_jump_ratio")
@@ -18,11 +21,23 @@ SMALL_SIDE = 128
 DUP_MAD = 0.3
 
 
+def small_from_frame(frame: av.VideoFrame) -> np.ndarray:
+    """``small_grey`` of a decoded frame, resized straight from its luma plane (no full-size grey copy)."""
+    plane = luma_plane(frame)
+    if plane is None:
+        return small_grey(frame_to_gray(frame))
+    luma, full = plane
+    small = small_grey(luma)
+    if not full:  # limited range: expand after the resize (linear, so the same up to rounding)
+        small = np.clip((small - 16.0) * (255.0 / 219.0), 0.0, 255.0, out=small)
+    return small
+
+
 def small_grey(grey: np.ndarray) -> np.ndarray:
     h, w = grey.shape[:2]
     s = SMALL_SIDE / max(h, w)
     if s >= 1:
-        return grey.astype(np.float32)
+        return grey.astype(np.float32)  # a copy: the caller may modify it
     return cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA).astype(
         np.float32
     )

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from ..config import MAX_FRAME_PIXELS, MAX_FRAME_SIDE
@@ -101,15 +102,28 @@ _FULL_RANGE = {"yuvj420p", "yuvj422p", "yuvj444p", "gray"}
 _EXPAND_LUT = np.clip(np.round((np.arange(256) - 16) * 255.0 / 219.0), 0, 255).astype(np.uint8)
 
 
-def frame_to_gray(frame: av.VideoFrame) -> np.ndarray:
-    """Grey image of a frame; the luma plane itself when the format allows."""
+def luma_plane(frame: av.VideoFrame) -> tuple[np.ndarray, bool] | None:
+    """The frame's luma plane as a read-only view (no copy) and whether it is full range; None for RGB-like formats."""
     name = frame.format.name
     if name not in _LUMA_FIRST:
-        return frame.to_ndarray(format="gray")
+        return None
     plane = frame.planes[0]
     luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
-    full = name in _FULL_RANGE or getattr(frame, "color_range", 0) == 2  # AVCOL_RANGE_JPEG
-    return luma.copy() if full else _EXPAND_LUT[luma]
+    return luma, name in _FULL_RANGE or getattr(frame, "color_range", 0) == 2  # AVCOL_RANGE_JPEG
+
+
+def expand_range(luma: np.ndarray) -> np.ndarray:
+    """Limited-range (16-235) luma to 0-255, as swscale's gray output (a table look-up, vectorised by OpenCV)."""
+    return cv2.LUT(luma, _EXPAND_LUT)
+
+
+def frame_to_gray(frame: av.VideoFrame) -> np.ndarray:
+    """Grey image of a frame; the luma plane itself when the format allows."""
+    plane = luma_plane(frame)
+    if plane is None:
+        return frame.to_ndarray(format="gray")
+    luma, full = plane
+    return luma.copy() if full else expand_range(luma)
 
 
 def iter_frames(
