@@ -37,6 +37,7 @@ class ReadPlan:
     needed: np.ndarray  # bool per GOP
     pts_rank: dict[int, int] | None  # pts -> presentation index (None: count frames instead)
     first_shown: np.ndarray  # presentation index of each GOP's first (key) packet
+    count: int  # packets (frames) in the stream
 
     def keyframes(self, limit: int) -> list[int]:
         """Presentation indices of up to ``limit`` decoded GOP-opening frames, evenly spread."""
@@ -97,7 +98,7 @@ def plan_read(tally: PacketTally, wanted: Iterable[int], mode: str = "auto") -> 
     if order is None:  # no pts to place frames after a skip: decode from the start, one GOP past the last wanted
         if wanted.size:
             needed[: gop_of[int(wanted[-1])] + 2] = True
-        return ReadPlan("sequential", starts, needed, None, starts.copy())
+        return ReadPlan("sequential", starts, needed, None, starts.copy(), n)
     shown_at = np.empty(n, dtype=np.int64)
     shown_at[order] = np.arange(n)  # presentation index of each decode position
     if wanted.size:
@@ -110,8 +111,8 @@ def plan_read(tally: PacketTally, wanted: Iterable[int], mode: str = "auto") -> 
     rank = {int(p): int(r) for p, r in zip(pts[order], range(n))}
     dense = needed | _prefix(needed)
     if mode == "sequential" or (mode == "auto" and (~needed[: _last(needed) + 1]).sum() < SEEK_MIN_SKIPPED * dense.sum()):
-        return ReadPlan("sequential", starts, dense, rank, shown_at[starts])
-    return ReadPlan("seek", starts, needed, rank, shown_at[starts])
+        return ReadPlan("sequential", starts, dense, rank, shown_at[starts], n)
+    return ReadPlan("seek", starts, needed, rank, shown_at[starts], n)
 
 
 def _last(needed: np.ndarray) -> int:
@@ -141,18 +142,18 @@ def _decode(path, container, stream, plan: ReadPlan, motion_vectors: bool) -> It
     stream.thread_type = "AUTO"
     if motion_vectors:
         stream.codec_context.options = {"flags2": "+export_mvs"}
-    gop_of = plan.starts
-    count, pos, gop, active = 0, -1, -1, False
+    end = end if end is not None else plan.count
+    # needed or not, per decode position: a plain list, so the per-packet test stays cheap in this loop
+    wanted_pos = np.repeat(plan.needed, np.diff(np.r_[plan.starts, plan.count]))[:end].tolist()
+    count, pos, active = 0, -1, False
     try:
         for packet in container.demux(stream):
             if not packet.size:
                 continue
             pos += 1
-            if end is not None and pos >= end:
+            if pos >= end:
                 break
-            while gop + 1 < len(gop_of) and pos >= gop_of[gop + 1]:
-                gop += 1
-            if plan.needed[gop]:
+            if wanted_pos[pos]:
                 active = True
                 for f in stream.decode(packet):
                     yield _index(plan, f, count, path), f
