@@ -1,6 +1,7 @@
 """Local sharpness and texture inconsistency: blurred or cloned patches differ from their surroundings.
 
-Per 32x32 block (16x16 on small frames), from the frame's shared Laplacian and gradients: the
+On the half-resolution frame (a quarter of the pixels to filter; blocks of
+16x16 there, 32x32 of the original, 8x8 on small frames): per block the
 Laplacian energy, its ratio to the gradient energy (blur lowers the
 Laplacian faster than the gradient, whatever the contrast) and the
 coherence of the gradient orientations (structure tensor: 1 for a single
@@ -24,11 +25,16 @@ NAMES = (tuple(f"ltex_lap_{s}" for s in STATS) + tuple(f"ltex_ratio_{s}" for s i
 def texture_maps(frame: np.ndarray | FrameMaps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(log Laplacian energy, log Laplacian/gradient energy ratio, orientation coherence) per block."""
     m = maps_of(frame)
-    block = local_block(m.grey.shape)
-    lap_e = block_means(cv2.multiply(m.laplacian, m.laplacian), block)
-    jxx = block_means(cv2.multiply(m.gx, m.gx), block)
-    jyy = block_means(cv2.multiply(m.gy, m.gy), block)
-    jxy = block_means(cv2.multiply(m.gx, m.gy), block)
+    block = local_block(m.grey.shape) // 2
+    h, w = m.grey.shape[0] // 2, m.grey.shape[1] // 2
+    half = cv2.resize(m.g, (w, h), interpolation=cv2.INTER_AREA)
+    lap = cv2.Laplacian(half, cv2.CV_32F, ksize=3)
+    gx = cv2.Sobel(half, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(half, cv2.CV_32F, 0, 1, ksize=3)
+    lap_e = block_means(cv2.multiply(lap, lap), block)
+    jxx = block_means(cv2.multiply(gx, gx), block)
+    jyy = block_means(cv2.multiply(gy, gy), block)
+    jxy = block_means(cv2.multiply(gx, gy), block)
     log_lap = np.log(lap_e + 1.0)
     ratio = log_lap - np.log(jxx + jyy + 1.0)
     coherence = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy**2) / (jxx + jyy + 1.0)
