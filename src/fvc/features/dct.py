@@ -37,11 +37,11 @@ def block_coefficients(grey: np.ndarray) -> np.ndarray:
     transposing reshape, then the columns; no loop over blocks.
     """
     h, w = (grey.shape[0] // 8) * 8, (grey.shape[1] // 8) * 8
-    g = grey[:h, :w].astype(np.float32)
-    g -= 128.0
-    rows = g.reshape(-1, 8) @ _D.T  # [y, bw, v]
+    rows = grey[:h, :w].astype(np.float32).reshape(-1, 8) @ _D.T  # [y, bw, v]
     rows = rows.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 3, 1).reshape(-1, 8)  # [bh, bw, v, y]
-    return (rows @ _D.T).reshape(-1, 64)  # [block, v, u]
+    coef = (rows @ _D.T).reshape(-1, 64)  # [block, v, u]
+    coef[:, 0] -= 1024.0  # the JPEG level shift (-128 per pixel) only moves the DC term: 8 * 128
+    return coef
 
 
 def block_dct(grey: np.ndarray) -> np.ndarray:

@@ -19,7 +19,10 @@ NAMES = tuple(f"lnoise_{s}" for s in STATS)
 def noise_map(frame: np.ndarray | FrameMaps) -> np.ndarray:
     """Log noise level of each block (``local_block``: shape H/32 x W/32 on most frames)."""
     m = maps_of(frame)
-    sub = block_means(np.abs(m.residual_median), local_block(m.grey.shape) // 4)  # mean |residual| per sub-block
+    if local_block(m.grey.shape) == 32:
+        sub = m.residual_blocks8  # mean |residual| per 8x8 sub-block, shared with the noise family
+    else:
+        sub = block_means(np.abs(m.residual_median), 4)
     bh, bw = sub.shape[0] // 4, sub.shape[1] // 4
     if not bh or not bw:
         return np.zeros((0, 0), np.float32)

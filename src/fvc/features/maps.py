@@ -33,6 +33,12 @@ class FrameMaps:
         return cv2.subtract(self.g, cv2.medianBlur(self.grey, 3), dtype=cv2.CV_32F)
 
     @cached_property
+    def residual_blocks8(self) -> np.ndarray:
+        """Mean |median residual| of each 8x8 block (noise and local-noise families)."""
+        h, w = (self.grey.shape[0] // 8) * 8, (self.grey.shape[1] // 8) * 8
+        return cv2.resize(np.abs(self.residual_median[:h, :w]), (w // 8, h // 8), interpolation=cv2.INTER_AREA)
+
+    @cached_property
     def laplacian(self) -> np.ndarray:
         return cv2.Laplacian(self.g, cv2.CV_32F, ksize=3)  # from float: 7x faster than from uint8 here
 
