@@ -29,6 +29,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "block_": ("blocking", "block-boundary steps: visible 8x8 codec blocks from heavy or repeated compression"),
     "temporal_": ("temporal", "frame-to-frame change: duplicated frames, jumps and splices in time"),
     "codec_": ("codec", "container and encoder settings: bitrate, GOP, profile; platforms re-encode uploads"),
+    "lnoise_": ("local_noise", "noise level block by block: an inpainted, spliced or pasted region has other noise"),
+    "ltex_": ("local_texture", "sharpness and texture block by block: a blurred or cloned patch stands out"),
+    "tdisc_": ("discontinuity", "spikes, freezes and pace changes over the decoded frames: cuts and speed edits"),
+    "mv_": ("motion", "the codec's motion vectors: an object moving unlike the camera, intra-coded patches"),
+    "gop_": ("gop", "double quantisation of I-frames against P/B-frames: a second compression"),
     "is_": ("scale", "whether stage 3 had to up- or down-scale the video to the model's size"),
 }
 TREE_LIBS = ("xgboost", "lightgbm", "catboost")
