@@ -1,8 +1,8 @@
-"""The video index: probe every file with PyAV, demuxing packets but never decoding.
+"""The video index: probe every file with PyAV, demuxing packets but decoding one frame only.
 
 Demuxing gives exact frame counts for containers that do not store them
 (webm, mkv), keyframe intervals and the real video bitrate, at the cost of
-reading the file once (which the sha256 needs anyway).
+reading the file once, and the sha256 is taken from that same read.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any
 import av
 import pandas as pd
 
-from ..errors import FvcError
+from ..errors import FvcError, VideoError
 from ..stages import Stage, StageSummary
 from ..video.io import FrameLimits, open_video
+from .hashread import HashingReader
 from ..video.packets import stream_facts, tally_packets
 
 PROBE_COLUMNS = [
@@ -35,31 +36,39 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _rotation(path: Path) -> int:
+def _rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
     """Display rotation in degrees (0, 90, 180, 270), read from the first decoded frame.
 
     FFmpeg exposes the display matrix on frames, not on streams, so this is
-    the one frame the probe decodes.
+    the one frame the probe decodes (the container rewound after the packet pass).
     """
     try:
-        with av.open(str(path)) as container:
-            for frame in container.decode(video=0):
-                return int(round(getattr(frame, "rotation", 0) or 0)) % 360
+        container.seek(0, stream=stream, backward=True)
+        for frame in container.decode(stream):
+            return int(round(getattr(frame, "rotation", 0) or 0)) % 360
     except av.FFmpegError:
         return 0
     return 0
 
 
 def probe_video(path: str | Path, limits: FrameLimits | None = None) -> dict[str, Any]:
-    """Probe one video file; raises VideoError if it cannot be read or its frames are over ``limits``."""
+    """Probe one video file; raises VideoError if it cannot be read or its frames are over ``limits``.
+
+    One read: the packet pass hashes the bytes as it goes (``HashingReader``),
+    then the rewound container decodes one frame for the rotation.
+    """
     path = Path(path)
-    out: dict[str, Any] = {"rotation": 0}
-    with open_video(path, limits) as container:
-        vs = container.streams.video[0]
-        out.update(stream_facts(container, vs, tally_packets(container, vs, path)))
-    out["rotation"] = _rotation(path)
-    out["file_size"] = path.stat().st_size
-    out["sha256"] = sha256_file(path)
+    out: dict[str, Any] = {}
+    if not path.is_file():
+        raise VideoError(path, "file not found")
+    with path.open("rb") as fh:
+        reader = HashingReader(fh)
+        with open_video(path, limits, fileobj=reader) as container:
+            vs = container.streams.video[0]
+            out.update(stream_facts(container, vs, tally_packets(container, vs, path)))
+            out["rotation"] = _rotation(container, vs)
+        out["file_size"] = path.stat().st_size
+        out["sha256"] = reader.sha256()
     return out
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import cv2
@@ -52,11 +53,13 @@ def frame_limits() -> FrameLimits:
 
 
 @contextlib.contextmanager
-def open_video(path: str | Path, limits: FrameLimits | None = None) -> Iterator[av.container.InputContainer]:
+def open_video(path: str | Path, limits: FrameLimits | None = None,
+               fileobj: BinaryIO | None = None) -> Iterator[av.container.InputContainer]:
     """Open a container that has a video stream, or raise a one-line VideoError.
 
     Frames larger than ``limits`` (default: this process's, see ``set_frame_limits``)
-    are refused from the stream header, before anything is decoded.
+    are refused from the stream header, before anything is decoded. ``fileobj``:
+    read through this open file of ``path`` instead (the index hashes as it reads).
     """
     path = Path(path)
     if not path.exists():
@@ -64,7 +67,7 @@ def open_video(path: str | Path, limits: FrameLimits | None = None) -> Iterator[
     if path.stat().st_size == 0:
         raise VideoError(path, "file is empty (0 bytes)")
     try:
-        container = av.open(str(path), mode="r")
+        container = av.open(fileobj if fileobj is not None else str(path), mode="r")
     except av.FFmpegError as exc:
         raise VideoError(path, f"not a readable video ({_ffmpeg_msg(exc)})") from exc
     try:
