@@ -13,7 +13,7 @@ import numpy as np
 from . import dct
 
 NAMES = ("gop_dq_intra", "gop_dq_inter", "gop_dq_ratio", "gop_zero_intra", "gop_zero_inter", "gop_zero_ratio")
-MAX_INTRA = 4  # keyframes analysed per video besides the sampled frames
+MAX_INTRA = 2  # keyframes analysed per video besides the sampled frames (each costs a DCT)
 _DQ, _ZERO = dct.NAMES.index("dct_dq_periodicity"), dct.NAMES.index("dct_zero_ratio")
 
 
