@@ -67,7 +67,8 @@ def test_tree_contributions_sum_to_logit(ws, video, tmp_path, model_id):
     assert "SHAP" in ev["method"] or "ShapValues" in ev["method"]
     total = ev["base_value"] + sum(f["contribution"] for f in ev["families"])
     assert total == pytest.approx(_logit(p), abs=1e-3)
-    assert {f["family"] for f in ev["families"]} <= {"noise", "dct", "sharpness", "blocking", "temporal", "codec"}
+    assert {f["family"] for f in ev["families"]} <= {"noise", "dct", "sharpness", "blocking", "temporal", "codec",
+                                                     "local_noise", "local_texture", "discontinuity", "motion", "gop"}
     assert all(f["reading"] for f in ev["families"])
 
 

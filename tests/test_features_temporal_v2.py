@@ -89,3 +89,19 @@ def test_gop_features_known_values():
     assert f["gop_dq_intra"] == pytest.approx(0.4) and f["gop_dq_inter"] == pytest.approx(0.1)
     assert f["gop_dq_ratio"] == pytest.approx(0.41 / 0.11) and f["gop_zero_ratio"] == pytest.approx(0.61 / 0.91)
     assert np.isnan(gop.gop_features([], [row(0.1, 0.9)])["gop_dq_intra"])
+
+
+def test_reading_motion_vectors_leaves_no_decoded_frame_alive(tmp_path):
+    """PyAV's side data holds its frame in a reference cycle: frames must not pile up until a full collection."""
+    import gc
+
+    import av
+
+    gc.collect()
+    gc.disable()  # only the collections the extractor runs itself
+    try:
+        video_features(write(tmp_path / "pan.mp4", pan("brick", 20)), FeaturesConfig(sample_fraction=1.0))
+        alive = [o for o in gc.get_objects() if isinstance(o, av.VideoFrame)]
+    finally:
+        gc.enable()
+    assert alive == []

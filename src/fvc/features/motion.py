@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import av
 import numpy as np
+from av.sidedata.sidedata import SideDataContainer
 
 NAMES = ("mv_mag", "mv_dispersion", "mv_outlier_area", "mv_roughness", "mv_coverage")
 VIDEO_NAMES = ("mv_available",)
@@ -21,11 +22,13 @@ GRID = 16
 
 def frame_vectors(frame: av.VideoFrame) -> np.ndarray | None:
     """The frame's forward motion vectors (structured array), or None when it has none."""
-    side = frame.side_data.get("MOTION_VECTORS")
+    # frame.side_data caches the container on the frame, a reference cycle that keeps every decoded
+    # frame (megabytes) alive until a full garbage collection; a container of our own is freed at once.
+    side = SideDataContainer(frame).get("MOTION_VECTORS")
     if side is None:
         return None
     mv = side.to_ndarray()
-    mv = mv[mv["source"] < 0]
+    mv = mv[mv["source"] < 0]  # a copy: nothing refers to the frame's buffer afterwards
     return mv if mv.size else None
 
 
