@@ -87,3 +87,12 @@ def test_seek_and_sequential_features_agree_on_the_sampled_frames(tmp_path):
     for k in a:
         if k.startswith(("noise_", "dct_", "sharp_", "lnoise_", "ltex_", "temporal_mad", "codec_")):
             assert a[k] == pytest.approx(b[k], nan_ok=True), k
+
+
+def test_missing_or_repeated_pts_read_sequentially():
+    t = _tally(100, 10)
+    t.pts[50] = t.pts[49]
+    plan = plan_read(t, [5, 95], "seek")
+    assert plan.mode == "sequential" and plan.pts_rank is None and plan.needed.all()
+    t.pts[50] = None
+    assert plan_read(t, [5, 45], "seek").mode == "sequential"

@@ -93,9 +93,11 @@ def plan_read(tally: PacketTally, wanted: Iterable[int], mode: str = "auto") -> 
     starts = np.unique(np.asarray([0] + tally.keys, dtype=np.int64))
     gop_of = np.searchsorted(starts, np.arange(n), side="right") - 1
     order = tally.display_order()  # decode position of each presentation index
+    if order is not None and len(set(tally.pts)) < n:
+        order = None  # repeated pts: a frame could not be placed after a skip
     wanted = np.asarray(sorted({int(i) for i in wanted if 0 <= int(i) < n}), dtype=np.int64)
     needed = np.zeros(len(starts), dtype=bool)
-    if order is None:  # no pts to place frames after a skip: decode from the start, one GOP past the last wanted
+    if order is None:  # frames cannot be placed by pts: decode from the start, one GOP past the last wanted
         if wanted.size:
             needed[: gop_of[int(wanted[-1])] + 2] = True
         return ReadPlan("sequential", starts, needed, None, starts.copy(), n)
