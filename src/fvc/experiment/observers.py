@@ -11,8 +11,17 @@ from ..workspace import Workspace
 
 
 def build_observers(ws: Workspace, *, tracking: bool = True, tracking_uri: str | None = None,
-                    console: Any = None) -> list[TrainObserver]:
+                    console: Any = None, holds_lock: bool = True) -> list[TrainObserver]:
+    """With ``holds_lock`` (the caller holds the workspace lock, as ``fvc train`` and ``fvc run`` do),
+    MLflow runs a killed process left ``RUNNING`` are marked ``KILLED`` first, and the console says so."""
     out: list[TrainObserver] = [ConsoleObserver(console)]
     if tracking:
-        out += [JsonlObserver(ws), MlflowObserver(ws, tracking_uri=tracking_uri)]
+        mlflow_observer = MlflowObserver(ws, tracking_uri=tracking_uri)
+        if holds_lock:
+            killed = mlflow_observer.close_orphans()
+            if killed:
+                say = console.print if console is not None else print
+                say(f"marked {len(killed)} MLflow run(s) left RUNNING by a killed process as KILLED: "
+                    + ", ".join(sorted(killed)))
+        out += [JsonlObserver(ws), mlflow_observer]
     return out

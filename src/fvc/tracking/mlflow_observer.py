@@ -20,7 +20,7 @@ from ..training.events import TrainObserver
 from ..training.metrics import aggregate_by_video
 from ..workspace import Workspace
 from .fingerprint import git_commit, package_version
-from .mlflow_store import DEFAULT_EXPERIMENT, TrackingStore, open_store
+from .mlflow_store import DEFAULT_EXPERIMENT, WORKSPACE_TAG, TrackingStore, close_orphaned_runs, open_store
 from .export import export_runs
 from .model_registry import log_final_model, warm_up
 from .plots import confusion_png, roc_png
@@ -117,7 +117,8 @@ class MlflowObserver(TrainObserver):
 
     def _create(self, name: str, parent: str | None, tags: dict[str, str]) -> str:
         all_tags = {"fvc.model_id": self.model_id or "", "fvc.git_commit": git_commit(),
-                    "fvc.version": package_version(), "mlflow.source.git.commit": git_commit(), **tags}
+                    "fvc.version": package_version(), "mlflow.source.git.commit": git_commit(),
+                    WORKSPACE_TAG: str(self.ws.root), **tags}
         if parent:
             all_tags["mlflow.parentRunId"] = parent
         run = self.client.create_run(self.store.experiment_id, run_name=name, tags=all_tags)
@@ -163,10 +164,18 @@ class MlflowObserver(TrainObserver):
         if ckpt:
             self._log(run_id, tags=ckpt)
 
-    # -- events -----------------------------------------------------------
-    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
+    def close_orphans(self) -> list[str]:
+        """Runs a killed process left ``RUNNING`` -> ``KILLED`` (call only while holding the workspace lock)."""
+        self._open()
+        return close_orphaned_runs(self.store)
+
+    def _open(self) -> None:
         if self.store is None:
             self.store = open_store(self.ws, self.tracking_uri, self.experiment)
+
+    # -- events -----------------------------------------------------------
+    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
+        self._open()
         self.model_id = model_id
         self.fold_runs, self.grid_counts, self.logged_model, self._ckpt_root = {}, {}, None, None
         if self.register and self._warm is None:
