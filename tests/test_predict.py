@@ -35,13 +35,15 @@ def videos(ws):
     return good, bad
 
 
-def card_for(model_id: str, resolved: dict | None = None, scale_size: int = 96, min_frames: int = 5) -> ModelCard:
+def card_for(model_id: str, resolved: dict | None = None, scale_size: int = 96, min_frames: int = 5,
+             training_summary: dict | None = None) -> ModelCard:
     entry = get_model(model_id)
     data = entry.data_config(resolved) if resolved is not None else entry.data_config()
     return ModelCard(model_id=model_id, name=entry.name, family=entry.family, preset="smoke", data=data.as_dict(),
                      features=FeaturesConfig(min_frames=min_frames).model_dump(),
                      scale=ScaleConfig(size=scale_size).model_dump(), config_hash="h" * 12,
-                     data_fingerprint="d" * 12, model_kwargs=dict(resolved["model"]) if resolved else {})
+                     data_fingerprint="d" * 12, model_kwargs=dict(resolved["model"]) if resolved else {},
+                     training_summary=training_summary or {})
 
 
 def _save_deep(ws, model_id, folder=None, bias: float | None = None, **card_kw):
