@@ -21,7 +21,7 @@ from ..data.index import probe_video
 from ..features.extract import video_features
 from ..models import training_summary
 from ..predict import Predictor
-from . import attribution, gradcam, media
+from . import attribution, gradcam, media, rollout
 from .timeline import Segment, clip_segments, window_features, windows
 
 SCHEMA = "fvc-explain/1"
@@ -134,18 +134,26 @@ def _deep(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: Path,
     segments = clip_segments(dense.frames, dense.n_frames, sfps)
     k = int(np.argmax(seg_probs))
     evidence: dict[str, Any] = {"kind": "deep", "families": [], "images": [], "clip": k}
-    if gradcam.last_conv3d(predictor.model) is None:
-        evidence.update(method=None, reason=f"{predictor.card.name} has no 3D convolution; attention rollout "
-                                            "for transformers is not implemented yet")
+    batch = {kk: v.to(predictor.device) for kk, v in dense.batch.items()}
+    if rollout.supports(predictor.model):  # before Grad-CAM: ViViT embeds tubelets with a Conv3d
+        cam = rollout.attention_map(predictor.model, batch, k)
+        method = "attention rollout (CLS token, heads averaged, residual added)"
+        reading = "attention rollout: warm colours are the patches the classifying token drew on (for either verdict)"
+    elif gradcam.last_conv3d(predictor.model) is not None:
+        cam = gradcam.grad_cam(predictor.model, batch, k)
+        method = "Grad-CAM on the last 3D convolution"
+        reading = "Grad-CAM: warm colours are the regions that drove the 'fake' score"
     else:
-        cam = gradcam.grad_cam(predictor.model, {kk: v.to(predictor.device) for kk, v in dense.batch.items()}, k)
-        evidence.update(method="Grad-CAM on the last 3D convolution", reason=None, cam_shape=list(cam.shape))
+        cam, method, reading = None, None, None
+        evidence.update(method=None, reason=f"{predictor.card.name} has neither a 3D convolution nor attention")
+    if cam is not None:
+        evidence.update(method=method, reason=None, reading=reading, cam_shape=list(cam.shape))
         clip = dense.clips[k]
         h, w = cam.shape[1:]
         for j in np.unique(np.linspace(0, len(cam) - 1, min(CAM_FRAMES, len(cam))).round().astype(int)):
             pic = media.overlay(clip[j][:h, :w], cam[j])
             big = media.thumbnail(pic, CAM_HEIGHT)
-            name = media.write_png(out_dir / f"gradcam_{j:02d}.png", big)
+            name = media.write_png(out_dir / f"heatmap_{j:02d}.png", big)
             evidence["images"].append({"image": name, "frame": int(dense.frames[k][j]), "time_s": dense.frames[k][j] / sfps})
     return {"prob_fake": prob, "segments": segments, "segment_probs": seg_probs, "unit": "clip",
             "evidence": evidence, "ood": _ood(predictor, video, probe)}
