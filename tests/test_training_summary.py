@@ -39,3 +39,14 @@ def test_unmeasured_features_are_left_out_not_counted_as_typical():
 def test_no_summary_is_said_not_guessed():
     d = distance({}, {"a": 1.0})
     assert not d["available"] and not d["warning"] and "retrain" in d["reason"]
+
+
+def test_thresholds_come_from_the_training_videos_own_spread():
+    rng = np.random.default_rng(0)
+    heavy = pd.DataFrame({"a": rng.standard_t(2, size=400), "b": rng.normal(size=400)})
+    s = summarize(heavy, ["a", "b"])
+    own = [distance(s, r)["warning"] for r in heavy.to_dict("records")]
+    assert np.mean(own) <= 0.02  # a heavy-tailed training set does not flag its own videos
+    assert s["thresholds"]["max_z"] > MAX_Z and s["thresholds"]["rms_z"] >= RMS_Z
+    assert distance(s, {"a": 0.0, "b": 0.0})["thresholds"] == s["thresholds"]
+    assert distance(s, {"a": 0.0, "b": 5 * s["thresholds"]["max_z"]})["warning"]
