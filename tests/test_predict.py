@@ -168,3 +168,15 @@ def test_cli_json_reports_bad_file_and_continues(ws, videos):
     assert "broken.mp4" in rows[str(bad)]["error"]
     table = CliRunner().invoke(app, ["predict", str(good), "--model", "5c", "-w", str(ws.root)])
     assert table.exit_code == 0 and "prob_fake" in table.stdout
+
+
+def test_a_bug_in_our_code_is_raised_not_saved_as_the_videos_error(ws, videos, monkeypatch):
+    save_feature_model(ws.results_dir / "5a", _feature_model(videos[0]), card_for("5a"))
+    pred = Predictor(resolve_model_path("5a", ws))
+
+    def broken(*_args, **_kw):
+        raise KeyError("a column our own code forgot")
+
+    monkeypatch.setattr(Predictor, "feature_row", broken)
+    with pytest.raises(KeyError, match="forgot"):
+        pred.predict_file(videos[0])
