@@ -64,10 +64,12 @@ def write_exploration_plots(index: pd.DataFrame, out_dir: str | Path) -> list[Pa
 
     for col, unit, name in (("duration", "s", "duration_hist.png"), ("fps", "frames/s", "fps_hist.png")):
         fig, ax = plt.subplots(figsize=(6, 4))
-        for label, grp in ok.groupby("label_raw"):
-            vals = grp[col].dropna()
-            if len(vals):
-                ax.hist(vals, bins=20, alpha=0.55, label=label, color=LABEL_COLOURS.get(label))
+        # bars side by side, opaque: overlapping translucent bars blend the label colours into a third
+        groups = [(label, grp[col].dropna()) for label, grp in ok.groupby("label_raw")]
+        groups = [(label, vals) for label, vals in groups if len(vals)]
+        if groups:
+            ax.hist([vals for _, vals in groups], bins=20, label=[label for label, _ in groups],
+                    color=[LABEL_COLOURS.get(label, "#888888") for label, _ in groups])
         ax.set(xlabel=f"{col} ({unit})", ylabel="videos", title=f"{col.capitalize()} by label")
         ax.legend(fontsize=8)
         paths.append(_save(fig, out_dir / name))
