@@ -51,8 +51,6 @@ def video_level_oof(ws: Workspace, model_id: str, level: str, groups: pd.Series 
         oof = read_oof(ws, model_id, video_level=level == "video")
     except InputError:
         return None
-    if "source_video_id" not in oof.columns:
-        oof = oof.reset_index()
     vid = oof["source_video_id"].astype(str)
     group = vid.map(groups) if groups is not None else vid
     return pd.DataFrame({"video_id": vid, "fold": oof["fold"].to_numpy(), "group": group.fillna(vid).to_numpy(),

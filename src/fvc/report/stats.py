@@ -8,7 +8,7 @@ every draw's AUC comes from one matrix product instead of a re-sort.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ class AucCI:
     low: float
     high: float
     draws: int
+    samples: np.ndarray | None = field(default=None, repr=False, compare=False)  # the draws' fold-mean AUCs
 
     @property
     def includes_chance(self) -> bool:
@@ -67,7 +68,7 @@ def fold_mean_auc_ci(oof: pd.DataFrame, n_boot: int = N_BOOT, seed: int = 0, lev
     means = np.nanmean(np.vstack(draws), axis=0)
     alpha = (1.0 - level) / 2
     low, high = np.nanquantile(means, [alpha, 1.0 - alpha])
-    return AucCI(float(np.mean(point)), float(low), float(high), n_boot)
+    return AucCI(float(np.mean(point)), float(low), float(high), n_boot, means)
 
 
 def calibration_bins(label: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> pd.DataFrame:

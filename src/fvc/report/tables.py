@@ -109,8 +109,9 @@ def confusion(r: ModelResult) -> dict[str, Any] | None:
     if not all(k in p for k in ("tn", "fp", "fn", "tp")):
         return None
     grid = [[int(p["tn"]), int(p["fp"])], [int(p["fn"]), int(p["tp"])]]
-    top = max(max(row) for row in grid) or 1
-    cells = [[{"n": v, "style": cell_style(v / top)} for v in row] for row in grid]
+    # shaded by the share of the true class (row), so a minority class's errors show as clearly as the majority's
+    cells = [[{"n": v, "share": v / (sum(row) or 1), "style": cell_style(v / (sum(row) or 1))} for v in row]
+             for row in grid]
     return {"model": r.id, "cells": cells, "threshold": p.get("threshold", 0.5)}
 
 
@@ -126,16 +127,24 @@ def _heat(v: float | None) -> dict[str, Any]:
     return {"text": f"{v:.3f}", "style": cell_style((v - CHANCE_AUC) / (1 - CHANCE_AUC)), "title": ""}
 
 
+RESOLUTIONS = ("\u2264240p", "360p", "480p", "720p", "1080p+")
+
+
+def _bucket_order(values: list[str]) -> list[str]:
+    """Resolution buckets from small to large, anything else alphabetically."""
+    return sorted(values, key=lambda v: (RESOLUTIONS.index(v) if v in RESOLUTIONS else len(RESOLUTIONS), v))
+
+
 def resolution_bucket(width: Any, height: Any) -> str:
     """Short side in the usual names: a 340x192 video is '240p or less'."""
     try:
         short = min(int(width), int(height))
     except (TypeError, ValueError):
         return "unknown"
-    for limit, name in ((240, "\u2264240p"), (360, "360p"), (480, "480p"), (720, "720p")):
+    for limit, name in zip((240, 360, 480, 720), RESOLUTIONS):
         if short <= limit:
             return name
-    return "1080p+"
+    return RESOLUTIONS[-1]
 
 
 def breakdown(models: list[ModelResult], facts: pd.DataFrame, by: str, top: int = 6) -> dict[str, Any] | None:
@@ -145,7 +154,7 @@ def breakdown(models: list[ModelResult], facts: pd.DataFrame, by: str, top: int 
         return None
     key = facts.set_index("video_id")[by]
     rows = []
-    for bucket in sorted(key.dropna().astype(str).unique()):
+    for bucket in _bucket_order(list(key.dropna().astype(str).unique())):
         cells, n_fake, n_real = [], 0, 0
         for r in shown:
             part = r.oof[r.oof["video_id"].map(key).astype(str) == bucket]
