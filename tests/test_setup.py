@@ -338,6 +338,8 @@ def test_synth_corpus_sets_up_completely(tmp_path, capsys):
     assert len(merged) == len(truth)
     assert (merged["label_raw_x"] == merged["label_raw_y"]).all()
     assert (merged["cascade_id_x"] == merged["cascade_id_y"]).all()
+    # the report breaks results down by manipulation kind: setup keeps the generated corpus's ground truth
+    assert (ws.metadata_dir / "ground_truth.csv").read_bytes() == (corpus / "ground_truth.csv").read_bytes()
     again = run_setup(ws, FvcConfig(), corpus, build.resolve_password(None))
     assert again.extracted == 0 and again.skipped == len(truth) + 2  # + FVC.csv, FVC_dup.csv
     pd.testing.assert_frame_equal(ws.read("videos"), videos)

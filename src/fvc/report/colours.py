@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # light to dark blue (ColorBrewer "Blues" end points and middle)
 _SCALE = ((0.0, (247, 251, 255)), (0.5, (107, 174, 214)), (1.0, (8, 48, 107)))
-DARK_TEXT, LIGHT_TEXT = "#111111", "#ffffff"
+DARK_TEXT, LIGHT_TEXT = "#000000", "#ffffff"
 
 
 def fill(t: float) -> str:
