@@ -88,8 +88,8 @@ def test_text_colour_follows_cell_luminance():
 
 def test_table_sorted_by_roc_auc_with_ci_ties_and_chance(built):
     ws, page, best = built
-    assert _model_order(page) == ["5a", "5alpha", "5b", "5beta-xgb", "5c"]
-    assert best["model_id"] == "5a"
+    assert _model_order(page) == ["5b", "5a", "5alpha", "5beta-xgb", "5c"]
+    assert best["model_id"] == "5b"
     # the CI cell shows the cascade bootstrap of that model's predictions
     from fvc.report.collect import video_level_oof, _groups
 
@@ -97,13 +97,13 @@ def test_table_sorted_by_roc_auc_with_ci_ties_and_chance(built):
     ci = fold_mean_auc_ci(oof, n_boot=400)
     assert _cell(page, "5beta-xgb", 5).strip() == f"{ci.low:.3f}\u2013{ci.high:.3f}"
     assert ci.low < 0.778 < ci.high
-    # 5alpha and 5b have the same scores: both marked as one tie; the others not
-    assert "=1" in _cell(page, "5alpha", 4) and "=1" in _cell(page, "5b", 4)
-    assert "tie-mark" not in _cell(page, "5a", 4)
+    # 5alpha and 5a have the same scores: both marked as one tie; the others not
+    assert "=1" in _cell(page, "5alpha", 4) and "=1" in _cell(page, "5a", 4)
+    assert "tie-mark" not in _cell(page, "5b", 4)
     assert "Chance is ROC-AUC 0.500" in page
     # the compact set by default, the rest behind the toggle
     assert 'id="all-columns"' in page and page.count('class="num extra"') > page.count('class="num"') / 4
-    assert "\u00b1" in _cell(page, "5a", 4)
+    assert "\u00b1" in _cell(page, "5b", 4)
     # a config hash is text ('1e1' is not 10.0) and sorts as text
     assert re.search(r'data-type="text"[^>]*><button type="button">config<', page)
 
@@ -122,7 +122,7 @@ def test_header_gives_context(built):
 def test_charts_legends_and_breakdowns(built):
     _, page, _ = built
     assert page.count('class="chart"') == 4 + 2  # ROC, PR, calibration, folds + two importance charts
-    assert re.search(r"5a \(AUC 1\.000\)", page) and "chance (AUC 0.500)" in page
+    assert re.search(r"5b \(AUC 1\.000\)", page) and "chance (AUC 0.500)" in page
     assert re.search(r"5c \(Brier 0\.\d{3}\)", page) and "10 equal-count bins" in page
     assert "ROC-AUC drop when permuted (test folds)" in page and "gain share (XGBoost)" in page
     for by in ("manipulation", "platform", "codec", "resolution"):
@@ -135,12 +135,12 @@ def test_charts_legends_and_breakdowns(built):
 
 def test_confusion_text_readable_on_dark_and_light_cells(built):
     _, page, _ = built
-    cm = re.search(r'aria-label="confusion matrix of 5a">(.*?)</table>', page, re.S).group(1)
+    cm = re.search(r'aria-label="confusion matrix of 5b">(.*?)</table>', page, re.S).group(1)
     cells = re.findall(r'<td style="background:(#[0-9a-f]{6});color:(#[0-9a-f]{6})">(\d+)', cm)
     assert len(cells) == 4
     for bg, fg, n in cells:
         assert fg == text_on(bg)
-    dark = [fg for bg, fg, n in cells if int(n) == 30]  # 5a is perfect: each diagonal cell holds its whole class
+    dark = [fg for bg, fg, n in cells if int(n) == 30]  # 5b is perfect: each diagonal cell holds its whole class
     light = [fg for bg, fg, n in cells if int(n) == 0]
     assert dark == [LIGHT_TEXT, LIGHT_TEXT] and light == [DARK_TEXT, DARK_TEXT]
 

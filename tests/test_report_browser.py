@@ -51,7 +51,7 @@ def test_report_in_chromium(tmp_path):
         for chart_id, marks, traces in drawn:
             assert marks >= 2 and traces >= 1, (chart_id, marks, traces)
         legend = page.evaluate("document.querySelector('#chart-roc .legend').textContent")
-        assert "5a (AUC 1.000)" in legend and "chance (AUC 0.500)" in legend
+        assert "5b (AUC 1.000)" in legend and "chance (AUC 0.500)" in legend
 
         # initial order: ROC-AUC, highest first
         auc = [float(v) for v in _column(page, "ROC-AUC")]
