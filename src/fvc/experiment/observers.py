@@ -12,7 +12,9 @@ from ..workspace import Workspace
 
 def build_observers(ws: Workspace, *, tracking: bool = True, tracking_uri: str | None = None,
                     console: Any = None) -> list[TrainObserver]:
-    out: list[TrainObserver] = [ConsoleObserver(console)]
+    con = ConsoleObserver(console)
+    out: list[TrainObserver] = [con]
     if tracking:
-        out += [JsonlObserver(ws), MlflowObserver(ws, tracking_uri=tracking_uri)]
+        say = lambda line: con.console.print(line, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+        out += [JsonlObserver(ws), MlflowObserver(ws, tracking_uri=tracking_uri, say=say)]
     return out
