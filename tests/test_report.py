@@ -159,6 +159,14 @@ def test_page_is_offline_accessible_and_from_a_template(built):
     assert template.exists() and "<table id=\"cmp\"" in template.read_text()
 
 
+def test_report_cli_names_best_model_with_preset_and_ci(built):
+    ws, _, _ = built
+    r = CliRunner().invoke(app, ["report", "-w", str(ws.root)])
+    assert r.exit_code == 0, r.output
+    assert re.search(r"best model: 5b \(full\) ROC-AUC 1\.000 \+- 0\.000 \(grouped CV, 95% CI 1\.000-1\.000\)",
+                     r.output), r.output
+
+
 def test_report_cli_on_empty_workspace(tmp_path):
     r = CliRunner().invoke(app, ["report", "-w", str(tmp_path / "ws")])
     assert r.exit_code == 0, r.output

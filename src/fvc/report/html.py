@@ -91,7 +91,7 @@ def _plots(ws: Workspace) -> list[dict[str, str]]:
 
 
 def build_report(ws: Workspace, out: Path | None = None, n_boot: int = N_BOOT) -> tuple[Path, dict[str, Any] | None]:
-    """Write the report; returns its path and the best model's metrics (by mean ROC-AUC)."""
+    """Write the report; returns its path and the best model's metrics (by mean ROC-AUC) with ``roc_auc_ci``."""
     models = collect(ws, n_boot=n_boot)
     rows = tables.model_rows(models)
     best = tables.ranked(models)[0] if models and tables.ranked(models)[0].roc_auc is not None else None
@@ -112,4 +112,9 @@ def build_report(ws: Workspace, out: Path | None = None, n_boot: int = N_BOOT) -
     )
     path = Path(out) if out else ws.artifacts_dir / "report.html"
     atomic_write_text(path, page)
-    return path, (best.metrics if best else None)
+    if best is None:
+        return path, None
+    summary = dict(best.metrics)
+    if best.ci is not None:
+        summary["roc_auc_ci"] = [best.ci.low, best.ci.high]
+    return path, summary
