@@ -5,10 +5,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _report_fixtures import report_workspace
 
 from fvc.report import build_report
-
-from _report_fixtures import report_workspace
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

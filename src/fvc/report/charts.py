@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from sklearn.metrics import auc as area, average_precision_score, precision_recall_curve, roc_curve
+from sklearn.metrics import auc as area
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
 
 from .stats import brier, calibration_bins
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22"]
-CHANCE = dict(color="#777777", dash="dash", width=1)
+CHANCE = {"color": "#777777", "dash": "dash", "width": 1}
 HEIGHT = 400
 
 
@@ -30,8 +31,8 @@ def colour_map(model_ids: list[str]) -> dict[str, str]:
 
 
 def _spec(fig: go.Figure, alt: str) -> dict[str, Any]:
-    fig.update_layout(height=HEIGHT, margin=dict(l=55, r=10, t=40, b=45), template="plotly_white",
-                      legend=dict(font=dict(size=11)), hovermode="closest")
+    fig.update_layout(height=HEIGHT, margin={"l": 55, "r": 10, "t": 40, "b": 45}, template="plotly_white",
+                      legend={"font": {"size": 11}}, hovermode="closest")
     return {"figure": json.loads(pio.to_json(fig, validate=True)), "alt": alt}
 
 
@@ -49,7 +50,7 @@ def roc_chart(oofs: dict[str, pd.DataFrame], colours: dict[str, str]) -> dict[st
         a = area(fpr, tpr)
         parts.append(f"{mid} {a:.3f}")
         fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{mid} (AUC {a:.3f})",
-                                 line=dict(color=colours[mid], width=2), customdata=np.clip(thr, 0, 1),
+                                 line={"color": colours[mid], "width": 2}, customdata=np.clip(thr, 0, 1),
                                  hovertemplate=f"{mid}<br>FPR %{{x:.3f}}<br>TPR %{{y:.3f}}<br>"
                                                "threshold %{customdata:.3f}<extra></extra>"))
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance (AUC 0.500)", line=CHANCE,
@@ -70,7 +71,7 @@ def pr_chart(oofs: dict[str, pd.DataFrame], colours: dict[str, str]) -> dict[str
         ap = average_precision_score(df["label"], df["prob"])
         parts.append(f"{mid} {ap:.3f}")
         fig.add_trace(go.Scatter(x=r, y=p, mode="lines", name=f"{mid} (AP {ap:.3f})", line_shape="hv",
-                                 line=dict(color=colours[mid], width=2),
+                                 line={"color": colours[mid], "width": 2},
                                  hovertemplate=f"{mid}<br>recall %{{x:.3f}}<br>precision %{{y:.3f}}<extra></extra>"))
     base = float(pd.concat(list(oofs.values()))["label"].mean()) if oofs else 0.5
     fig.add_trace(go.Scatter(x=[0, 1], y=[base, base], mode="lines", name=f"chance (AP {base:.3f})", line=CHANCE,
@@ -89,7 +90,7 @@ def calibration_chart(oofs: dict[str, pd.DataFrame], colours: dict[str, str], n_
         s = brier(df["label"].to_numpy(), df["prob"].to_numpy())
         parts.append(f"{mid} {s:.3f}")
         fig.add_trace(go.Scatter(x=b["mean_prob"], y=b["frac_fake"], mode="lines+markers",
-                                 name=f"{mid} (Brier {s:.3f})", line=dict(color=colours[mid], width=2),
+                                 name=f"{mid} (Brier {s:.3f})", line={"color": colours[mid], "width": 2},
                                  customdata=b["n"],
                                  hovertemplate=f"{mid}<br>mean P(fake) %{{x:.3f}}<br>fraction fake %{{y:.3f}}<br>"
                                                "%{customdata} videos<extra></extra>"))
@@ -106,7 +107,7 @@ def folds_chart(fold_auc: dict[str, pd.Series], colours: dict[str, str]) -> dict
     fig = go.Figure()
     for mid, s in fold_auc.items():
         fig.add_trace(go.Scatter(x=[str(f) for f in s.index], y=s.values, mode="lines+markers", name=mid,
-                                 line=dict(color=colours[mid], width=1.5),
+                                 line={"color": colours[mid], "width": 1.5},
                                  hovertemplate=f"{mid}<br>fold %{{x}}<br>ROC-AUC %{{y:.3f}}<extra></extra>"))
     fig.add_hline(y=0.5, line=CHANCE)
     fig.update_layout(title="ROC-AUC per test fold (dashed: chance)", xaxis_title="fold", yaxis_title="ROC-AUC",
@@ -120,7 +121,7 @@ def importance_chart(model_id: str, imp: pd.DataFrame, scale: str, colour: str, 
     t = imp.sort_values("importance", ascending=False).head(top)[::-1]
     fig = go.Figure(go.Bar(x=t["importance"], y=t["feature"], orientation="h", marker_color=colour,
                            hovertemplate="%{y}<br>%{x:.4g}<extra></extra>"))
-    fig.update_layout(title=f"{model_id}", xaxis_title=scale, yaxis=dict(tickfont=dict(size=10), automargin=True),
+    fig.update_layout(title=f"{model_id}", xaxis_title=scale, yaxis={"tickfont": {"size": 10}, "automargin": True},
                       showlegend=False)
     spec = _spec(fig, f"{model_id}: top {len(t)} features by {scale}; first {t['feature'].iloc[-1]}.")
     spec["figure"]["layout"]["height"] = max(260, 22 * len(t) + 110)

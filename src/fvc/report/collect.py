@@ -14,7 +14,12 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InputError
-from ..experiment.result_files import list_results, read_importance, read_metrics, read_oof
+from ..experiment.result_files import (
+    list_results,
+    read_importance,
+    read_metrics,
+    read_oof,
+)
 from ..workspace import Workspace
 from .stats import AucCI, fold_mean_auc_ci
 

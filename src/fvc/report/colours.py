@@ -7,6 +7,8 @@ ratio against the actual fill cannot.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 # light to dark blue (ColorBrewer "Blues" end points and middle)
 _SCALE = ((0.0, (247, 251, 255)), (0.5, (107, 174, 214)), (1.0, (8, 48, 107)))
 DARK_TEXT, LIGHT_TEXT = "#000000", "#ffffff"
@@ -15,7 +17,7 @@ DARK_TEXT, LIGHT_TEXT = "#000000", "#ffffff"
 def fill(t: float) -> str:
     """Hex colour at position ``t`` in [0, 1] of the sequential scale."""
     t = min(max(float(t), 0.0), 1.0)
-    for (t0, c0), (t1, c1) in zip(_SCALE, _SCALE[1:]):
+    for (t0, c0), (t1, c1) in pairwise(_SCALE):
         if t <= t1:
             f = (t - t0) / (t1 - t0)
             return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1))

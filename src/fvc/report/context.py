@@ -35,7 +35,7 @@ def split_facts(ws: Workspace) -> dict[str, Any]:
     sp = ws.read("splits")
     lab = sp[sp["label"].notna() & (sp["fold"] >= 0)] if "fold" in sp.columns else sp[sp["label"].notna()]
     group = "group_id" if "group_id" in sp.columns else "cascade_id"
-    return {"videos": int(len(lab)), "fake": int((lab["label"] == 1).sum()), "real": int((lab["label"] == 0).sum()),
+    return {"videos": len(lab), "fake": int((lab["label"] == 1).sum()), "real": int((lab["label"] == 0).sum()),
             "unlabelled": int(sp["label"].isna().sum()), "folds": int(lab["fold"].nunique()),
             "groups": int(lab[group].nunique()),
             "cascades": int(lab["cascade_id"].nunique()) if "cascade_id" in lab.columns else None}

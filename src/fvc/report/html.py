@@ -35,7 +35,9 @@ def _env() -> Environment:
 
 def importance_scale(r: ModelResult) -> str:
     """What the numbers in a model's feature_importance.csv measure, for its axis title."""
-    from ..models import get_model  # the catalog says permutation or native; the model's name says which booster
+    from ..models import (
+        get_model,  # the catalog says permutation or native; the model's name says which booster
+    )
 
     try:
         kind = get_model(r.id).importance
