@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from fvc.cli import app
 from fvc.report import build_report
-from fvc.report.colours import DARK_TEXT, LIGHT_TEXT, contrast, fill, text_on
+from fvc.report.colours import DARK_TEXT, LIGHT_TEXT, auc_style, contrast, fill, text_on
 from fvc.report.stats import (
     calibration_bins,
     fold_mean_auc_ci,
@@ -85,6 +85,11 @@ def test_text_colour_follows_cell_luminance():
     assert text_on("#f0f4fa") == DARK_TEXT
     for t in np.linspace(0, 1, 41):  # every shade readable (WCAG AA for normal text)
         assert contrast(fill(t), text_on(fill(t))) >= 4.5, t
+    for auc in np.linspace(0, 1, 41):
+        bg, fg = re.fullmatch(r"background:(#\w{6});color:(#\w{6})", auc_style(auc)).groups()
+        assert contrast(bg, fg) >= 4.5, auc
+    assert auc_style(0.5).startswith("background:#f7fbff")  # chance: white
+    assert auc_style(0.05) != auc_style(0.95) and auc_style(0.05).endswith(LIGHT_TEXT)  # dark red, white text
 
 
 # ------------------------------------------------------------------ the page

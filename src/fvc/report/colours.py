@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-# light to dark blue (ColorBrewer "Blues" end points and middle)
+# light to dark blue (ColorBrewer "Blues" end points and middle); light to dark red for below-chance scores
 _SCALE = ((0.0, (247, 251, 255)), (0.5, (107, 174, 214)), (1.0, (8, 48, 107)))
+_REDS = ((0.0, (255, 245, 240)), (0.5, (251, 106, 74)), (1.0, (103, 0, 13)))
 DARK_TEXT, LIGHT_TEXT = "#000000", "#ffffff"
 
 
-def fill(t: float) -> str:
-    """Hex colour at position ``t`` in [0, 1] of the sequential scale."""
+def fill(t: float, scale: tuple = _SCALE) -> str:
+    """Hex colour at position ``t`` in [0, 1] of a sequential scale (blue unless given)."""
     t = min(max(float(t), 0.0), 1.0)
-    for (t0, c0), (t1, c1) in pairwise(_SCALE):
+    for (t0, c0), (t1, c1) in pairwise(scale):
         if t <= t1:
             f = (t - t0) / (t1 - t0)
             return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1))
-    return "#" + "".join(f"{c:02x}" for c in _SCALE[-1][1])
+    return "#" + "".join(f"{c:02x}" for c in scale[-1][1])
 
 
 def luminance(hex_colour: str) -> float:
@@ -45,4 +46,13 @@ def text_on(background: str) -> str:
 def cell_style(t: float) -> str:
     """Inline CSS for a heat cell at position ``t``: fill and readable text colour."""
     bg = fill(t)
+    return f"background:{bg};color:{text_on(bg)}"
+
+
+def auc_style(auc: float, chance: float = 0.5) -> str:
+    """Diverging fill for a ROC-AUC: white at chance, blue above, red below (a model ranking backwards)."""
+    if auc >= chance:
+        bg = fill((auc - chance) / (1 - chance))
+    else:
+        bg = fill((chance - auc) / chance, _REDS)
     return f"background:{bg};color:{text_on(bg)}"

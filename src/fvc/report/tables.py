@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .collect import ModelResult
-from .colours import cell_style
+from .colours import auc_style, cell_style
 from .stats import CHANCE_AUC, tie_groups, weighted_auc
 
 
@@ -49,12 +49,13 @@ COLUMNS = [
     Column("config", "config", numeric=False, title="config hash (the run's identity)"),
     Column("run", "MLflow run", numeric=False),
 ]
+COMPACT_MEAN_SD = ("pr_auc", "brier")
 MEAN_SD = ("pr_auc", "brier", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "eer", "log_loss")
 
 
 @dataclass
 class Row:
-    cells: dict[str, tuple[str, Any]] = field(default_factory=dict)  # key -> (display, sort value)
+    cells: dict[str, tuple] = field(default_factory=dict)  # key -> (display, sort value[, hover text])
     best: bool = False
     chance: bool = False  # CI includes 0.5
     tie: int | None = None
@@ -99,6 +100,8 @@ def model_rows(models: list[ModelResult]) -> list[Row]:
         }
         for k in MEAN_SD:
             row.cells[k] = _mean_sd(m, k)
+            if k not in COMPACT_MEAN_SD and row.cells[k][1] is not None:  # the toggle's columns: mean, sd on hover
+                row.cells[k] = (f"{row.cells[k][1]:.3f}", row.cells[k][1], row.cells[k][0])
         rows.append(row)
     return rows
 
@@ -124,7 +127,7 @@ def _auc(df: pd.DataFrame) -> float | None:
 def _heat(v: float | None) -> dict[str, Any]:
     if v is None:
         return {"text": "\u2013", "style": "", "title": "one class only: no ROC-AUC"}
-    return {"text": f"{v:.3f}", "style": cell_style((v - CHANCE_AUC) / (1 - CHANCE_AUC)), "title": ""}
+    return {"text": f"{v:.3f}", "style": auc_style(v, CHANCE_AUC), "title": ""}
 
 
 RESOLUTIONS = ("\u2264240p", "360p", "480p", "720p", "1080p+")
