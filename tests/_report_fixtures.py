@@ -62,10 +62,10 @@ def report_workspace(root) -> Workspace:
         chash = f"{n}e{n}"  # looks like a number to a careless sort: '0e0' < '1e1' < ...
         _save(ws, mid, name, _oof(v, strength, seed=n), chash)
         runs.append({"run_id": f"run{mid}", "model_id": mid, "kind": "model", "experiment_id": "7",
-                     "tags.fvc.config_hash": chash})
+                     "tags.fvc.config_hash": chash, "tags.fvc.git_commit": "0123abcd"})
     _save(ws, "5alpha", "elasticnet", _oof(v, MODELS["5a"][1], seed=0), "99")
     runs.append({"run_id": "run5alpha", "model_id": "5alpha", "kind": "model", "experiment_id": "7",
-                 "tags.fvc.config_hash": "99"})
+                 "tags.fvc.config_hash": "99", "tags.fvc.git_commit": "0123abcd"})
     ws.write("mlflow_runs", pd.DataFrame(runs))
     feats = [f"feat_{j}" for j in range(15)]
     write_importance(ws, "5a", pd.DataFrame({"feature": feats, "importance": np.linspace(0.05, 0.0, 15)}))

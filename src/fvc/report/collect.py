@@ -35,6 +35,7 @@ class ModelResult:
     ci: AucCI | None = None
     run_id: str | None = None
     experiment_id: str | None = None
+    git_commit: str | None = None  # the code the model was trained with (MLflow tag)
 
     @property
     def roc_auc(self) -> float | None:
@@ -92,7 +93,10 @@ def collect(ws: Workspace, n_boot: int = 1000) -> list[ModelResult]:
                 same = mine[mine["tags.fvc.config_hash"] == m["config_hash"]]
                 mine = same if len(same) else mine
             if len(mine):
-                r.run_id, r.experiment_id = str(mine["run_id"].iloc[-1]), str(mine["experiment_id"].iloc[-1])
+                last = mine.iloc[-1]
+                r.run_id, r.experiment_id = str(last["run_id"]), str(last["experiment_id"])
+                commit = last.get("tags.fvc.git_commit")
+                r.git_commit = str(commit) if isinstance(commit, str) and commit else None
         out.append(r)
     return out
 

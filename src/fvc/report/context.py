@@ -44,7 +44,7 @@ def split_facts(ws: Workspace) -> dict[str, Any]:
 def header(ws: Workspace, models: list[ModelResult]) -> dict[str, Any]:
     """Everything the header shows; MLflow ids come from the exported runs table."""
     experiments = sorted({m.experiment_id for m in models if m.experiment_id})
-    commits = sorted({str(m.metrics.get("git_commit")) for m in models if m.metrics.get("git_commit")})
+    commits = sorted({m.git_commit for m in models if m.git_commit})
     created = sorted(str(m.metrics["created_at"]) for m in models if m.metrics.get("created_at"))
     return {
         "workspace": str(ws.root),
