@@ -195,3 +195,16 @@ def test_report_reads_results_of_a_real_run(tmp_path):
     page = path.read_text()
     assert best["model_id"] == "5a" and _model_order(page) == ["5a"]
     assert "ROC-AUC drop when permuted" in page and "aria-label=\"confusion matrix of 5a\"" in page
+
+
+def test_corrupt_result_file_is_one_line_naming_it(tmp_path, capsys):
+    from fvc.cli import main
+
+    ws = report_workspace(tmp_path / "ws")
+    bad = ws.results_dir / "5b" / "oof_predictions.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "-w", str(ws.root)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and str(bad) in err and "not a readable Parquet table" in err

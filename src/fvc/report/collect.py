@@ -15,10 +15,12 @@ import pandas as pd
 
 from ..errors import InputError
 from ..experiment.result_files import (
+    OOF_FILE,
     list_results,
     read_importance,
     read_metrics,
     read_oof,
+    result_dir,
 )
 from ..workspace import Workspace
 from .stats import AucCI, fold_mean_auc_ci
@@ -52,11 +54,12 @@ def _groups(ws: Workspace) -> pd.Series | None:
 
 
 def video_level_oof(ws: Workspace, model_id: str, level: str, groups: pd.Series | None) -> pd.DataFrame | None:
-    """Video-level OOF predictions with each video's split group (itself when splits are missing)."""
-    try:
-        oof = read_oof(ws, model_id, video_level=level == "video")
-    except InputError:
+    """Video-level OOF predictions with each video's split group (itself when splits are missing).
+
+    None when the model wrote no predictions file; a corrupt one is an error naming it."""
+    if not (result_dir(ws, model_id) / OOF_FILE).exists():
         return None
+    oof = read_oof(ws, model_id, video_level=level == "video")
     vid = oof["source_video_id"].astype(str)
     group = vid.map(groups) if groups is not None else vid
     return pd.DataFrame({"video_id": vid, "fold": oof["fold"].to_numpy(), "group": group.fillna(vid).to_numpy(),
