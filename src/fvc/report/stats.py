@@ -40,7 +40,7 @@ def weighted_auc(label: np.ndarray, score: np.ndarray, weights: np.ndarray) -> n
     pos, neg = score[label], score[~label]
     pairs = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
     wp, wn = w[:, label], w[:, ~label]
-    num = np.einsum("bi,ij,bj->b", wp, pairs, wn)
+    num = np.sum((wp @ pairs) * wn, axis=1)  # sum over fake i, real j of w_i * w_j * [i ranked above j]
     den = wp.sum(axis=1) * wn.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
