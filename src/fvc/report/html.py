@@ -7,6 +7,7 @@ only gathers what the template shows.
 from __future__ import annotations
 
 import base64
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +86,23 @@ def _breakdowns(ws: Workspace, models: list[ModelResult]) -> list[dict]:
     return [b for b in found if b]
 
 
-def _plots(ws: Workspace) -> list[dict[str, str]]:
+def _is_wide(png: bytes) -> bool:
+    """A panel row (width > 2 x height, from the PNG header) gets the full page width."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or len(png) < 24:
+        return False
+    width, height = struct.unpack(">II", png[16:24])
+    return width > 2 * height
+
+
+def _plots(ws: Workspace) -> list[dict[str, Any]]:
     if not ws.plots_dir.exists():
         return []
-    return [{"name": p.name, "data": base64.b64encode(p.read_bytes()).decode("ascii"),
-             "alt": "dataset plot: " + p.stem.replace("_", " ")} for p in sorted(ws.plots_dir.glob("*.png"))]
+    out = []
+    for p in sorted(ws.plots_dir.glob("*.png")):
+        data = p.read_bytes()
+        out.append({"name": p.name, "data": base64.b64encode(data).decode("ascii"), "wide": _is_wide(data),
+                    "alt": "dataset plot: " + p.stem.replace("_", " ")})
+    return out
 
 
 def build_report(ws: Workspace, out: Path | None = None, n_boot: int = N_BOOT) -> tuple[Path, dict[str, Any] | None]:
