@@ -4,6 +4,8 @@ bad files, JSON; the workspace's fvc.yaml never changes a prediction."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -180,3 +182,23 @@ def test_a_bug_in_our_code_is_raised_not_saved_as_the_videos_error(ws, videos, m
     monkeypatch.setattr(Predictor, "feature_row", broken)
     with pytest.raises(KeyError, match="forgot"):
         pred.predict_file(videos[0])
+
+
+def test_predict_exit_codes_are_the_readme_s(ws, videos, capsys):
+    """0 all scored, 1 some videos failed, 2 bad input: the table in README.md says the same."""
+    from fvc.cli import main
+
+    _save_deep(ws, "5c")
+    good, bad = videos
+
+    def code(*args):
+        with pytest.raises(SystemExit) as exc:
+            main(["predict", *map(str, args), "-w", str(ws.root)])
+        capsys.readouterr()
+        return exc.value.code
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| (\d+) \| (.+) \|$", readme, re.M))
+    assert code(good, "--model", "5c") == 0 and table["0"] == "done"
+    assert code(good, bad, "--model", "5c") == 1 and "`fvc predict`" in table["1"]
+    assert code(good, "--model", "nope") == 2 and "unknown model" in table["2"]

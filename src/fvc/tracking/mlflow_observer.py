@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,10 @@ class MlflowObserver(TrainObserver):
     """Logs every ``fvc train`` run to the workspace's MLflow store (or ``tracking_uri``)."""
 
     def __init__(self, ws: Workspace, tracking_uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT,
-                 register: bool = True, export: bool = True, store: TrackingStore | None = None):
+                 register: bool = True, export: bool = True, store: TrackingStore | None = None,
+                 say: Callable[[str], Any] | None = None):
         self.ws = ws
+        self.say = say  # one line per registered model (MLflow's own registry messages are silenced)
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.register = register
@@ -241,6 +243,9 @@ class MlflowObserver(TrainObserver):
                                                 summary, register=self.register)
             self._log(self.parent_id, metrics={"log_model_seconds": self.logged_model.seconds},
                       tags={"fvc.registered_model": f"{self.logged_model.name}/{self.logged_model.version}"})
+            if self.say is not None and self.logged_model.version:
+                self.say(f"registered {self.logged_model.name} version {self.logged_model.version} "
+                         f"(models:/{self.logged_model.name}/{self.logged_model.version})")
         elif final_model_path is not None:
             self._log(self.parent_id, tags={"fvc.final_model": str(final_model_path)})
         self._finish("FINISHED")
