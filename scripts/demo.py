@@ -108,8 +108,12 @@ def main() -> None:
     fvc("report", "-w", str(ws))
     html = master_notebook_html(ws, root / "notebooks")
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f} s; workspace: {ws}")
-    print(f"report: {ws / 'artifacts' / 'report.html'}")
-    print(f"notebook: {html}")
+    print("to look at the results:")
+    report = ws / "artifacts" / "report.html"
+    print(f"  report     open {report.as_uri()} in a browser (one file, works offline)")
+    print(f"  notebook   open {html.as_uri()} (executed master notebook); to run the notebooks yourself:")
+    print("             pip install -e '.[notebooks]' && jupyter lab notebooks/   (they read demo/workspace)")
+    print(f"  MLflow UI  {BIN / 'fvc'} mlflow-ui -w {ws}   then open http://127.0.0.1:5000 (Ctrl-C stops it)")
 
 
 if __name__ == "__main__":

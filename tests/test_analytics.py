@@ -96,7 +96,13 @@ def test_cv_summary_orders_by_auc(ws):
         df = run_named(an, "cv_summary")
     assert df["model_id"].tolist() == ["5b", "5a"]
     assert df["roc_auc_mean"].tolist() == [0.92, 0.81]
-    assert {"roc_auc_std", "f1_mean", "family", "n_videos"} <= set(df.columns)
+    compact = {"model_id", "family", "preset", "roc_auc_mean", "roc_auc_std", "pr_auc_mean", "f1_mean", "brier_mean",
+               "n_videos"}
+    assert {"roc_auc_std", "f1_mean", "family", "n_videos"} <= set(df.columns) <= compact
+    with connect(ws) as an:
+        full = run_named(an, "cv_summary_full")
+    assert full["model_id"].tolist() == ["5b", "5a"]
+    assert set(full.columns) - compact  # the rest of the metrics (and std columns) only here
 
 
 def test_feature_stats_by_label(ws):

@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 from fvc.cli import app
 from fvc.config import FeaturesConfig
 from fvc.explain import SCHEMA, explain_video
-from fvc.explain.attribution import contributions, ood_check
+from fvc.explain.attribution import contributions
 from fvc.explain.timeline import windows
 from fvc.features.extract import feature_names, video_features
 from fvc.models import get_model
 from fvc.models.saved import FeatureModel, save_feature_model
+from fvc.models.training_summary import distance, summarize
 from fvc.predict import Predictor
 from fvc.workspace import Workspace
 
@@ -35,13 +36,20 @@ def video(ws):
     return write_letterboxed(ws.root / "clip.mp4", fake=True, seed=1, frames=45, orig=(96, 54), size=96)
 
 
-def fitted_feature_model(model_id: str, video) -> FeatureModel:
-    """The catalog's own Pipeline for ``model_id``, fitted on rows scattered around ``video``'s features so its
-    score is not saturated."""
+def training_rows(video) -> pd.DataFrame:
+    """80 rows scattered around ``video``'s stage-2 features: the training videos of the fixtures' models."""
     cols = feature_names()
     ref = pd.Series(video_features(video, FeaturesConfig()))[cols].astype(float).fillna(0.0)
     rng = np.random.default_rng(0)
-    X = pd.DataFrame(ref.to_numpy() + rng.normal(size=(80, len(cols))) * (ref.abs().to_numpy() + 1.0), columns=cols)
+    return pd.DataFrame(ref.to_numpy() + rng.normal(size=(80, len(cols))) * (ref.abs().to_numpy() + 1.0),
+                        columns=cols)
+
+
+def fitted_feature_model(model_id: str, video) -> FeatureModel:
+    """The catalog's own Pipeline for ``model_id``, fitted on rows around ``video`` so its score is not saturated."""
+    X = training_rows(video)
+    cols = list(X.columns)
+    ref = pd.Series(video_features(video, probe_video(video), FeaturesConfig()))[cols].astype(float).fillna(0.0)
     y = (X[cols[:4]].sum(axis=1) > ref[cols[:4]].sum()).astype(int).to_numpy()
     entry = get_model(model_id)
     pipe = entry.build(entry.preset("full")["model"]).fit(X, y)
@@ -49,7 +57,9 @@ def fitted_feature_model(model_id: str, video) -> FeatureModel:
 
 
 def _predictor(ws, model_id, video):
-    path = save_feature_model(ws.results_dir / model_id, fitted_feature_model(model_id, video), card_for(model_id))
+    X = training_rows(video)
+    card = card_for(model_id, training_summary=summarize(X, list(X.columns)))
+    path = save_feature_model(ws.results_dir / model_id, fitted_feature_model(model_id, video), card)
     return Predictor(path)
 
 
@@ -107,14 +117,16 @@ def test_feature_timeline_and_ood(ws, video, tmp_path):
     assert [k["segment"] for k in doc["keyframes"]] == [0, 1]
     assert all((tmp_path / k["image"]).exists() for k in doc["keyframes"])
     assert doc["ood"]["available"] and not doc["ood"]["warning"]  # the training rows surround this video
-    X = pd.DataFrame([pred.feature_row(video, tmp_path)])[pred.model.columns].astype("float64")
-    far = ood_check(pred.model.pipeline, X * 1e4 + 1e6)
+    assert doc["ood"]["rms_z"] < 1.5 and doc["ood"]["n_features"] > 20
+    row = pred.feature_row(video, tmp_path)
+    far = distance(pred.card.training_summary, {k: v * 1e4 + 1e6 for k, v in row.items()})
     assert far["warning"] and far["rms_z"] > 3
     assert doc["codec"]["codec"] == "h264" and doc["codec"]["width"] == 96
 
 
 def test_gradcam_for_a_3d_cnn(ws, video, tmp_path):
-    pred = Predictor(_save_deep(ws, "5c"))
+    X = training_rows(video)
+    pred = Predictor(_save_deep(ws, "5c", training_summary=summarize(X, list(X.columns))))
     doc = explain_video(pred, video, tmp_path)
     ev = doc["evidence"]
     spec = pred.data.clip
@@ -131,7 +143,20 @@ def test_gradcam_for_a_3d_cnn(ws, video, tmp_path):
     assert ev["images"] and all((tmp_path / i["image"]).exists() for i in ev["images"])
     assert doc["timeline"]["unit"] == "clip" and len(doc["timeline"]["segments"]) >= 2
     assert doc["verdict"]["prob_fake"] == pytest.approx(pred.predict_file(video).prob_fake, rel=1e-5)
-    assert not doc["ood"]["available"] and doc["ood"]["reason"]
+    assert doc["ood"]["available"] and not doc["ood"]["warning"]  # the same check as for feature models
+
+
+def test_deep_model_far_from_its_training_videos_warns(ws, video, tmp_path):
+    X = training_rows(video) * 50 + 1e3  # trained on videos unlike this one
+    pred = Predictor(_save_deep(ws, "5c", folder=tmp_path / "m", training_summary=summarize(X, list(X.columns))))
+    doc = explain_video(pred, video, tmp_path / "doc")
+    assert doc["ood"]["available"] and doc["ood"]["warning"] and doc["ood"]["rms_z"] > 3
+
+
+def test_a_card_without_a_summary_says_why_there_is_no_check(ws, video, tmp_path):
+    pred = Predictor(_save_deep(ws, "5c", folder=tmp_path / "m"))
+    doc = explain_video(pred, video, tmp_path / "doc")
+    assert not doc["ood"]["available"] and not doc["ood"]["warning"] and "retrain" in doc["ood"]["reason"]
 
 
 def test_cli_writes_json_and_pngs(ws, video, tmp_path):

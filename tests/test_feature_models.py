@@ -53,6 +53,9 @@ def test_every_stage2_model_trains_and_saves(tmp_path, model_id):
     assert card.config_hash == rc.hash() and card.model_id == model_id and card.preset == "full"
     assert card.columns == model.columns and card.data["stages"] == [2]
     feats = ws.read("features_stage2")
+    summary = card.training_summary  # the OOD yardstick: the training rows' medians, column by column
+    assert summary["n_videos"] == len(feats) and summary["columns"] == card.columns
+    assert summary["median"] == pytest.approx(feats[card.columns].median().tolist())
     prob = model.predict_proba(feats)  # the scikit-learn contract: (n, 2), rows sum to one
     assert prob.shape == (len(feats), 2) and np.allclose(prob.sum(1), 1.0)
     # a model that learned: fake rows rank above real ones (a constant 0.5 would give 0.5)

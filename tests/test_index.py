@@ -80,3 +80,18 @@ def test_build_index_keeps_going_after_bad_files(tmp_path, make_video):
     # a truncated file either errors or reports fewer frames than were written
     assert pd.notna(by_id.loc["trunc", "error"]) or by_id.loc["trunc", "frame_count"] < 30
     assert index["label"].dtype == "Int64"
+
+
+def test_a_bug_in_the_probe_stops_the_index_instead_of_becoming_an_error_row(tmp_path, make_video, monkeypatch):
+    import fvc.data.index as index_module
+
+    good = make_video("good.mp4", frames=8)
+    videos = pd.DataFrame({"video_id": ["good"], "path": [good.name], "cascade_id": ["f0"],
+                           "label": pd.array([1], dtype="Int64")})
+
+    def broken(*_args, **_kw):
+        raise TypeError("our own mistake")
+
+    monkeypatch.setattr(index_module, "probe_video", broken)
+    with pytest.raises(TypeError, match="our own mistake"):
+        build_index(videos, tmp_path, workers=1)

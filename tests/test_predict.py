@@ -4,6 +4,8 @@ bad files, JSON; the workspace's fvc.yaml never changes a prediction."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,13 +37,15 @@ def videos(ws):
     return good, bad
 
 
-def card_for(model_id: str, resolved: dict | None = None, scale_size: int = 96, min_frames: int = 5) -> ModelCard:
+def card_for(model_id: str, resolved: dict | None = None, scale_size: int = 96, min_frames: int = 5,
+             training_summary: dict | None = None) -> ModelCard:
     entry = get_model(model_id)
     data = entry.data_config(resolved) if resolved is not None else entry.data_config()
     return ModelCard(model_id=model_id, name=entry.name, family=entry.family, preset="smoke", data=data.as_dict(),
                      features=FeaturesConfig(min_frames=min_frames).model_dump(),
                      scale=ScaleConfig(size=scale_size).model_dump(), config_hash="h" * 12,
-                     data_fingerprint="d" * 12, model_kwargs=dict(resolved["model"]) if resolved else {})
+                     data_fingerprint="d" * 12, model_kwargs=dict(resolved["model"]) if resolved else {},
+                     training_summary=training_summary or {})
 
 
 def _save_deep(ws, model_id, folder=None, bias: float | None = None, **card_kw):
@@ -164,3 +168,35 @@ def test_cli_json_reports_bad_file_and_continues(ws, videos):
     assert "broken.mp4" in rows[str(bad)]["error"]
     table = CliRunner().invoke(app, ["predict", str(good), "--model", "5c", "-w", str(ws.root)])
     assert table.exit_code == 0 and "prob_fake" in table.stdout
+
+
+def test_a_bug_in_our_code_is_raised_not_saved_as_the_videos_error(ws, videos, monkeypatch):
+    save_feature_model(ws.results_dir / "5a", _feature_model(videos[0]), card_for("5a"))
+    pred = Predictor(resolve_model_path("5a", ws))
+
+    def broken(*_args, **_kw):
+        raise KeyError("a column our own code forgot")
+
+    monkeypatch.setattr(Predictor, "feature_row", broken)
+    with pytest.raises(KeyError, match="forgot"):
+        pred.predict_file(videos[0])
+
+
+def test_predict_exit_codes_are_the_readme_s(ws, videos, capsys):
+    """0 all scored, 1 some videos failed, 2 bad input: the table in README.md says the same."""
+    from fvc.cli import main
+
+    _save_deep(ws, "5c")
+    good, bad = videos
+
+    def code(*args):
+        with pytest.raises(SystemExit) as exc:
+            main(["predict", *map(str, args), "-w", str(ws.root)])
+        capsys.readouterr()
+        return exc.value.code
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| (\d+) \| (.+) \|$", readme, re.M))
+    assert code(good, "--model", "5c") == 0 and table["0"] == "done"
+    assert code(good, bad, "--model", "5c") == 1 and "`fvc predict`" in table["1"]
+    assert code(good, "--model", "nope") == 2 and "unknown model" in table["2"]

@@ -100,3 +100,25 @@ def test_cli_run_bad_stage_is_one_line_error(tmp_path):
     out = subprocess.run([fvc, "run", "-w", str(tmp_path / "ws"), "--from", "bogus"], capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", "CI": "true"})
     assert out.returncode == 2 and out.stderr.startswith("error:") and "bogus" in out.stderr
+
+
+def test_cli_run_folds(tmp_path, capsys):
+    """`fvc run --folds N` splits into N folds and keeps N in fvc.yaml; a count the data cannot fill says the fix."""
+    from fvc.cli import main
+    from fvc.config import load_config
+
+    def fvc(*args):
+        with pytest.raises(SystemExit) as exc:
+            main([*args])
+        out = capsys.readouterr()
+        return exc.value.code, out.out, out.err
+
+    src, ws = corpus(tmp_path / "corpus"), Workspace(tmp_path / "ws")
+    code, out, err = fvc("run", "-w", str(ws.root), "--archives", str(src), "--to", "splits", "--folds", "3")
+    assert code == 0, err
+    assert sorted(ws.read("splits")["fold"].unique()) == [0, 1, 2]
+    assert load_config(ws).splits.folds == 3
+    code, out, err = fvc("run", "-w", str(ws.root), "--from", "splits", "--to", "splits", "--folds", "5")
+    assert code == 2 and "Traceback" not in err
+    assert "fewer than 5 folds; use at most 4 folds: 'fvc splits --folds 4' or 'fvc run --folds 4'" in err
+    assert load_config(ws).splits.folds == 3  # the count that failed is not kept

@@ -338,6 +338,21 @@ def test_synth_corpus_sets_up_completely(tmp_path, capsys):
     assert len(merged) == len(truth)
     assert (merged["label_raw_x"] == merged["label_raw_y"]).all()
     assert (merged["cascade_id_x"] == merged["cascade_id_y"]).all()
+    # the report breaks results down by manipulation kind: setup keeps the generated corpus's ground truth
+    assert (ws.metadata_dir / "ground_truth.csv").read_bytes() == (corpus / "ground_truth.csv").read_bytes()
     again = run_setup(ws, FvcConfig(), corpus, build.resolve_password(None))
     assert again.extracted == 0 and again.skipped == len(truth) + 2  # + FVC.csv, FVC_dup.csv
     pd.testing.assert_frame_equal(ws.read("videos"), videos)
+
+
+def test_run_with_wrong_password_leaves_no_workspace(tmp_path, video_bytes, capsys, monkeypatch):
+    """`fvc run --archives` checks the archives before it writes fvc.yaml, tables/ or artifacts/."""
+    monkeypatch.delenv("FVC_ARCHIVE_PASSWORD", raising=False)
+    src = build_archives(tmp_path / "dl", video_bytes)
+    ws = tmp_path / "ws"
+    code, out, err = run_cli(["run", "--archives", str(src), "-w", str(ws), "--password", "nope",
+                              "--no-tracking"], capsys)
+    assert code == 2 and "Traceback" not in err + out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "FVC1.zip" in lines[0] and "wrong password" in lines[0], err
+    assert not ws.exists()

@@ -80,7 +80,14 @@ def test_unlabelled_rows_follow_their_group_and_errors_are_dropped():
 
 def test_too_few_groups_is_a_clear_error():
     df = pd.DataFrame({"video_id": ["a", "b"], "cascade_id": ["f0", "r0"], "label": pd.array([1, 0], dtype="Int64")})
-    with pytest.raises(InputError, match="fewer than 5 folds"):
+    with pytest.raises(InputError, match="fewer than 5 folds") as exc:
+        make_splits(df, folds=5)
+    assert "add labelled videos of both classes" in str(exc.value)  # one cascade per label: no fold count works
+    # three cascades of each label: the error names the fold count that works and how to ask for it
+    df = pd.DataFrame({"video_id": [f"v{i}" for i in range(6)], "cascade_id": ["f0", "f1", "f2", "r0", "r1", "r2"],
+                       "label": pd.array([1, 1, 1, 0, 0, 0], dtype="Int64")})
+    with pytest.raises(InputError, match=r"fewer than 5 folds; use at most 3 folds: 'fvc splits --folds 3' "
+                                         r"or 'fvc run --folds 3'"):
         make_splits(df, folds=5)
 
 

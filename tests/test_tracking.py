@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import os
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -82,10 +85,17 @@ def tracked(tmp_path_factory):
     """One store, one tracked run for the whole module (sqlite init costs seconds)."""
     ws = make_workspace(tmp_path_factory.mktemp("ws"))
     store = open_store(ws)
-    mlf = MlflowObserver(ws, store=store)
+    said: list[str] = []
+    mlf = MlflowObserver(ws, store=store, say=said.append)
     jsonl = JsonlObserver(ws)
-    rc, summary = simulate_run(ws, CompositeObserver([mlf, jsonl]))
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc, summary = simulate_run(ws, CompositeObserver([mlf, jsonl]))
+    CHATTER.update(said=said, stderr=err.getvalue())
     return ws, store, mlf, jsonl, rc, summary
+
+
+CHATTER: dict = {}  # what the tracked run printed
 
 
 def test_store_stays_in_workspace(tracked, monkeypatch, tmp_path):
@@ -155,6 +165,9 @@ def test_registered_version_and_runs_table(tracked):
     with connect(ws) as an:
         df = an.sql("SELECT kind, count(*) AS n FROM mlflow_runs GROUP BY kind ORDER BY kind")
     assert dict(zip(df["kind"], df["n"])) == {"fold": 3, "grid": 6, "model": 1}
+    # MLflow's registry chatter is silenced; the project says it once, with the version to load
+    assert "Successfully registered" not in CHATTER["stderr"] and "Created version" not in CHATTER["stderr"]
+    assert CHATTER["said"] == ["registered fvc-5a version 1 (models:/fvc-5a/1)"]
 
 
 def test_jsonl_log(tracked):

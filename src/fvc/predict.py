@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pandas as pd
 
@@ -108,10 +109,10 @@ class Predictor:
         try:
             with tempfile.TemporaryDirectory(prefix="fvc-predict-") as tmp:
                 prob, clips = self._score(path, Path(tmp))
-        except FvcError as exc:
+        except FvcError as exc:  # a bad video, named; a bug in our code propagates, never an error row
             return Prediction(str(path), None, None, None, str(exc))
-        except Exception as exc:  # a decoder or codec surprise on one file must not stop the others
-            return Prediction(str(path), None, None, None, f"{path}: {type(exc).__name__}: {exc}")
+        except av.FFmpegError as exc:  # a decoder or codec surprise on one file must not stop the others
+            return Prediction(str(path), None, None, None, f"{path}: cannot decode ({exc})")
         return Prediction(str(path), prob, "fake" if prob >= self.threshold else "real", clips)
 
     def predict_files(self, paths: Iterable[str | Path]) -> list[Prediction]:

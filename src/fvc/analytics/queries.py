@@ -24,6 +24,7 @@ NON_FEATURES = {
 }
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
            "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "BOOLEAN")
+COMPACT_CV = {("roc_auc", "mean"), ("roc_auc", "std"), ("pr_auc", "mean"), ("f1", "mean"), ("brier", "mean")}
 CV_METRICS = ("roc_auc", "pr_auc", "balanced_accuracy", "accuracy", "f1", "precision", "recall",
               "eer", "log_loss", "brier")
 PROBA_NAMES = ("prob_fake", "proba", "prob", "p_fake", "y_prob", "y_score", "score")
@@ -59,12 +60,20 @@ def _metric_column(columns: list[str], metric: str, stat: str) -> str | None:
     return min(hits, key=len) if hits else None
 
 
-def _cv_summary(an: Analytics) -> str:
+def _cv_summary(an: Analytics, full: bool = False) -> str:
+    """Best mean ROC-AUC first. Compact: the columns that decide between models, fitting a 120-column log;
+    ``full``: every metric's mean and std."""
     cols = list(an.columns("results"))
     select = [_quote("model_id")]
     order = None
+    for extra in () if full else ("family", "preset"):
+        hit = _pick(cols, extra) or next((c for c in cols if c.endswith("." + extra)), None)
+        if hit:
+            select.append(f"{_quote(hit)} AS {extra}")
     for metric in CV_METRICS:
         for stat in ("mean", "std"):
+            if not full and (metric, stat) not in COMPACT_CV:
+                continue
             col = _metric_column(cols, metric, stat)
             if col:
                 select.append(f"round(TRY_CAST({_quote(col)} AS DOUBLE), 4) AS {metric}_{stat}")
@@ -72,7 +81,7 @@ def _cv_summary(an: Analytics) -> str:
                     order = f"{metric}_{stat}"
     if len(select) == 1:
         raise FvcError("results: no '<metric>.mean' columns found in metrics.json files")
-    for extra in ("family", "level", "n_videos", "n_failed_videos", "config_hash", "created_at"):
+    for extra in ("family", "level", "n_videos", "n_failed_videos", "config_hash", "created_at") if full else ("n_videos",):
         hit = _pick(cols, extra) or next((c for c in cols if c.endswith("." + extra)), None)
         if hit:
             select.append(f"{_quote(hit)} AS {extra}")
@@ -216,8 +225,10 @@ FROM experiment_log GROUP BY run_id ORDER BY started DESC
 NAMED_QUERIES: dict[str, NamedQuery] = {
     q.name: q
     for q in (
-        NamedQuery("cv_summary", "per-model cross-validation metrics (mean, std), best ROC-AUC first",
+        NamedQuery("cv_summary", "per-model cross-validation ROC-AUC (mean, std), PR-AUC, F1, Brier; best first",
                    ("results",), _cv_summary),
+        NamedQuery("cv_summary_full", "every cross-validation metric's mean and std per model, best ROC-AUC first",
+                   ("results",), lambda an: _cv_summary(an, full=True)),
         NamedQuery("feature_stats_by_label", "per-feature mean/std for fake vs real, largest effect size first",
                    FEATURE_TABLES, _feature_stats),
         NamedQuery("failures_by_stage", "rows and failed rows per stage table, with the most common error",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import sys
 from collections.abc import Iterator
@@ -16,8 +17,24 @@ from rich.table import Table
 from ..config import FvcConfig, load_config, save_config, with_options
 from ..workspace import Workspace
 
-console = Console()
-console_err = Console(stderr=True)
+PIPE_WIDTH = 120  # columns for CI logs and pipes: the compact tables fit, long paths are not folded
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A terminal keeps its own width. A pipe or CI log gets a fixed width ($COLUMNS, else 120) and no
+    re-wrapping of printed lines, so table cells and paths are never cut mid-word by a guessed 80 columns."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() and os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+        return Console(stderr=stderr)
+    try:
+        width = int(os.environ.get("COLUMNS") or PIPE_WIDTH)
+    except ValueError:
+        width = PIPE_WIDTH
+    return Console(stderr=stderr, width=max(width, 40), soft_wrap=True)
+
+
+console = make_console()
+console_err = make_console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path | None,

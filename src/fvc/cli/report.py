@@ -21,7 +21,10 @@ def report(
     console.print(f"report -> {path}")
     if best and best["mean"].get("roc_auc") is not None:
         auc, std = best["mean"]["roc_auc"], best["std"].get("roc_auc") or 0.0
-        console.print(f"best model: {best['model_id']} ROC-AUC {auc:.3f} +- {std:.3f} (grouped CV)")
+        ci = best.get("roc_auc_ci")
+        ci_text = f", 95% CI {ci[0]:.3f}-{ci[1]:.3f}" if ci else ""
+        console.print(f"best model: {best['model_id']} ({best.get('preset') or 'preset n/a'}) ROC-AUC {auc:.3f} "
+                      f"+- {std:.3f} (grouped CV{ci_text})")
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         size: Annotated[int | None, typer.Option(help="Scale size (config scale.size).")] = None,
         method: Annotated[str | None, typer.Option(help="Scale method: letterbox or autoencoder.")] = None,
         vae: Annotated[str | None, typer.Option(help="AutoencoderKL folder or hub id for --method autoencoder.")] = None,
+        folds: Annotated[int | None, typer.Option(min=2, help="Cross-validation folds (config splits.folds, default 5); "
+                                                         "saved once the data can fill them.")] = None,
         models: Annotated[str, typer.Option(help="Models to train: 'all' feature models, a family, or comma ids.")] = "all",
         no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log training to MLflow.")] = False,
         workers: WorkersOpt = None,
@@ -31,16 +33,34 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Run the stages in graph order, skipping those up to date and resuming finished work."""
+        from ..config import save_config, with_options
         from ..errors import FvcError
         from ..pipeline import RunOptions, run_pipeline, stage_range
+        from ..workspace import Workspace
 
         stage_range(start, stop)  # bad names fail before any work
-        ws, cfg = open_workspace(workspace, {"augment.per_video": per_video, "scale.size": size,
-                                             "scale.method": method, "scale.vae": vae}, lock=True, wait=wait)
+        options = {"augment.per_video": per_video, "scale.size": size, "scale.method": method, "scale.vae": vae}
+        # A new workspace is made by the setup stage, once the archives and password are known to be good:
+        # a wrong password leaves nothing behind. fvc.yaml follows as soon as setup has made it.
+        fresh = not Workspace.resolve(workspace).config_path.exists()
+        ws, cfg = open_workspace(workspace, options, lock=True, wait=wait, create=not fresh)
+        saved = cfg  # the splits stage saves the fold count itself, once the data can fill the folds
+        cfg = with_options(cfg, {"splits.folds": folds})
+
+        def keep_config() -> None:
+            if not ws.config_path.exists() and ws.tables_dir.is_dir():
+                save_config(ws, saved)
+
+        def on_stage(k: int, n: int, name: str) -> None:
+            keep_config()
+            console.print(f"[bold]stage {k}/{n}: {name}[/]")
+
         opts = RunOptions(archives=archives, password=password, models=models, tracking=not no_tracking,
                           workers=workers_or_default(workers), retry_failed=not no_retry_failed)
-        report = run_pipeline(ws, cfg, opts, start, stop,
-                              on_stage=lambda k, n, name: console.print(f"[bold]stage {k}/{n}: {name}[/]"))
+        try:
+            report = run_pipeline(ws, cfg, opts, start, stop, on_stage=on_stage)
+        finally:
+            keep_config()
         print_table("fvc run", report.rows())
         if report.error:
             raise FvcError(report.error)

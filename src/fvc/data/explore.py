@@ -9,6 +9,7 @@ import pandas as pd
 from ..plotting import pyplot
 from ..workspace import atomic_path
 
+LABEL_MARKERS = {"fake": "^", "real": "o", "uncertain": "s", "debunked": "D", "parody": "v"}
 LABEL_COLOURS = {"fake": "#d62728", "real": "#1f77b4", "uncertain": "#7f7f7f", "debunked": "#9467bd", "parody": "#ff7f0e"}
 
 
@@ -57,17 +58,21 @@ def write_exploration_plots(index: pd.DataFrame, out_dir: str | Path) -> list[Pa
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for label, grp in ok.groupby("label_raw"):
-        ax.scatter(grp["width"], grp["height"], s=14, alpha=0.6, label=label, color=LABEL_COLOURS.get(label))
+        # opaque markers with a shape per label: translucent dots blend two label colours into a third
+        ax.scatter(grp["width"], grp["height"], s=18, label=label, color=LABEL_COLOURS.get(label),
+                   marker=LABEL_MARKERS.get(label, "o"), edgecolors="white", linewidths=0.5)
     ax.set(xlabel="width (px)", ylabel="height (px)", title="Resolution by label")
     ax.legend(fontsize=8)
     paths.append(_save(fig, out_dir / "resolution_scatter.png"))
 
     for col, unit, name in (("duration", "s", "duration_hist.png"), ("fps", "frames/s", "fps_hist.png")):
         fig, ax = plt.subplots(figsize=(6, 4))
-        for label, grp in ok.groupby("label_raw"):
-            vals = grp[col].dropna()
-            if len(vals):
-                ax.hist(vals, bins=20, alpha=0.55, label=label, color=LABEL_COLOURS.get(label))
+        # bars side by side, opaque: overlapping translucent bars blend the label colours into a third
+        groups = [(label, grp[col].dropna()) for label, grp in ok.groupby("label_raw")]
+        groups = [(label, vals) for label, vals in groups if len(vals)]
+        if groups:
+            ax.hist([vals for _, vals in groups], bins=20, label=[label for label, _ in groups],
+                    color=[LABEL_COLOURS.get(label, "#888888") for label, _ in groups])
         ax.set(xlabel=f"{col} ({unit})", ylabel="videos", title=f"{col.capitalize()} by label")
         ax.legend(fontsize=8)
         paths.append(_save(fig, out_dir / name))

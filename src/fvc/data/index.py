@@ -80,10 +80,10 @@ def _probe_row(row: dict[str, Any], root: Path, limits: FrameLimits | None = Non
     try:
         result.update(probe_video(path, limits))
         result["error"] = None
-    except FvcError as exc:
+    except FvcError as exc:  # a bad file becomes its row's error; a bug in our code stops the index
         result["error"] = str(exc)
-    except Exception as exc:  # never let one file stop the index
-        result["error"] = f"{path}: {type(exc).__name__}: {exc}"
+    except av.FFmpegError as exc:
+        result["error"] = f"{path}: cannot read ({exc})"
     return result
 
 

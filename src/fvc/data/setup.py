@@ -29,6 +29,7 @@ from .metadata import check_label_map, load_metadata
 SETUP = Stage("setup", output="videos", inputs=(), config=("data",), version="1")
 METADATA_ARCHIVE = "metadata.zip"
 CSV_NAMES = ("FVC.csv", "FVC_dup.csv")
+GROUND_TRUTH = "ground_truth.csv"  # written by fvc synth beside the archives
 
 
 @dataclass
@@ -96,9 +97,10 @@ def _csv_folder_in(archive: Path, files: list[Path]) -> Path:
     return hits[0].parent
 
 
-def _copy_csvs(src: Path, dest: Path) -> None:
+def _copy_csvs(src: Path, dest: Path, names: tuple[str, ...] = CSV_NAMES) -> None:
     """Copy the CSVs into the workspace so it is self-contained (atomic, skipped if identical)."""
-    for name in CSV_NAMES:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
         s = src / name
         if not s.exists():
             continue
@@ -138,6 +140,8 @@ def run_setup(ws: Workspace, cfg: FvcConfig, archives_dir: str | Path, password:
         csv_dir = _find_csv_folder(src, exclude=ws.root)
         _copy_csvs(csv_dir, ws.metadata_dir)
     meta = load_metadata(csv_dir, cfg.data.label_map)
+    # a generated corpus (fvc synth) says what each file really is: the report breaks results down by it
+    _copy_csvs(src, ws.metadata_dir, (GROUND_TRUTH,))
 
     if video_zips:
         files: list[Path] = []

@@ -50,6 +50,13 @@ def cascade_groups(df: pd.DataFrame) -> pd.Series:
     return pd.Series([find(ids[0]) for ids in per_row], index=df.index, name="group_id")
 
 
+def _fewer_folds_fix(most: int) -> str:
+    """What to do when the data has too few cascades per label for the folds asked for."""
+    if most >= 2:
+        return f"use at most {most} folds: 'fvc splits --folds {most}' or 'fvc run --folds {most}'"
+    return "add labelled videos of both classes (each fold needs a fake and a real cascade)"
+
+
 def make_splits(index: pd.DataFrame, folds: int = 5, seed: int = 42) -> pd.DataFrame:
     """Assign each readable, labelled video a fold in ``0..folds-1``.
 
@@ -66,12 +73,14 @@ def make_splits(index: pd.DataFrame, folds: int = 5, seed: int = 42) -> pd.DataF
     df["group_id"] = cascade_groups(df)
     train = df[df["label"].notna()]
     n_groups = train["group_id"].nunique()
-    if n_groups < folds:
-        raise InputError("index.parquet", f"only {n_groups} labelled cascade groups, fewer than {folds} folds")
     per_label = train.groupby("label")["group_id"].nunique().reindex([0, 1], fill_value=0)
+    fix = _fewer_folds_fix(int(per_label.min()))
+    if n_groups < folds:
+        raise InputError("index.parquet", f"only {n_groups} labelled cascade groups, fewer than {folds} folds; {fix}")
     for lab, count in per_label.items():  # a label with no groups at all counts too
         if count < folds:
-            raise InputError("index.parquet", f"label {lab} has only {count} cascade groups, fewer than {folds} folds")
+            raise InputError("index.parquet",
+                             f"label {lab} has only {count} cascade groups, fewer than {folds} folds; {fix}")
     fold = pd.Series(-1, index=df.index, dtype="int64")
     y = train["label"].astype(int).to_numpy()
     fold_of_group = balanced_group_folds(train["group_id"].to_numpy(), y, folds, seed)

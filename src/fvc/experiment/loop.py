@@ -21,8 +21,10 @@ import pandas as pd
 
 from ..config import FvcConfig, stable_hash
 from ..errors import InputError
+from ..features.extract import feature_columns
 from ..models import ModelEntry, get_model
 from ..models.saved import ModelCard
+from ..models.training_summary import summarize
 from ..training.events import CompositeObserver, TrainObserver
 from ..workspace import Workspace
 from .adapter import ExperimentData, FamilyAdapter, cv_run_dir, run_fold
@@ -84,7 +86,8 @@ def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list
                              scale=cfg.scale.model_dump(mode="json"), config_hash=rc.hash(),
                              data_fingerprint=fingerprint,
                              cv={"roc_auc": summary["mean"].get("roc_auc"), "roc_auc_std": summary["std"].get("roc_auc"),
-                                 "log_loss": summary["mean"].get("log_loss"), "n_folds": len(folds)})
+                                 "log_loss": summary["mean"].get("log_loss"), "n_folds": len(folds)},
+                             training_summary=training_videos_summary(ws, data))
             final_path = adapter.save_final(final, rdir, card)
         arts = save_cv_result(ws, summary, oof[["video_id", "source_video_id", "fold", "label", "prob"]], rc,
                               final_path)
@@ -99,6 +102,22 @@ def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list
     except BaseException as exc:
         obs.on_run_error(entry.id, exc)
         raise
+
+
+def training_videos_summary(ws: Workspace, data: ExperimentData) -> dict[str, Any]:
+    """The card's summary of the stage-2 feature rows of the videos this model trained on ({} without them).
+
+    Rows of every source video in the model's data, whatever its inputs: a deep model's clips come from the
+    same videos, so their stage-2 features say where its training data lies too.
+    """
+    if not ws.has("features_stage2"):
+        return {}
+    feats = ws.read("features_stage2")
+    sources = set(data.meta["source_video_id"].astype(str))
+    rows = feats[feats["error"].isna() & feats["source_video_id"].astype(str).isin(sources)]
+    if rows.empty:
+        return {}
+    return summarize(rows, feature_columns(rows.columns))
 
 
 def _check_folds(ws: Workspace, data: ExperimentData, rc: RunConfig) -> list[int]:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..training.metrics import aggregate_by_video, binary_metrics, json_safe, summarize_folds
-from ..workspace import Workspace, atomic_path, atomic_write_text, write_table
+from ..workspace import Workspace, atomic_path, atomic_write_text, read_table, write_table
 
 METRICS_FILE = "metrics.json"
 OOF_FILE = "oof_predictions.parquet"
@@ -159,7 +159,10 @@ def read_oof(ws: Workspace, model_id: str, video_level: bool = False) -> pd.Data
     path = result_dir(ws, model_id) / OOF_FILE
     if not path.exists():
         raise InputError(path, f"no predictions for model '{model_id}'; run 'fvc train --model {model_id}'")
-    df = check_oof(pd.read_parquet(path))
+    try:
+        df = check_oof(read_table(path))  # a corrupt file: one line naming it
+    except ValueError as exc:
+        raise InputError(path, str(exc)) from exc
     return aggregate_by_video(df) if video_level else df
 
 

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 # Feature families by column prefix (stage-4 columns carry ``s4_`` in front), with a one-line reading.
 FAMILIES: dict[str, tuple[str, str]] = {
@@ -37,8 +36,6 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "is_": ("scale", "whether stage 3 had to up- or down-scale the video to the model's size"),
 }
 TREE_LIBS = ("xgboost", "lightgbm", "catboost")
-OOD_RMS_Z = 3.0  # root-mean-square z over all features; training rows have 1 by construction
-OOD_MAX_Z = 10.0  # one feature this far out also counts
 
 
 def family_of(column: str) -> str:
@@ -121,35 +118,3 @@ def family_evidence(contrib: dict[str, Any], row: int = 0, top: int = 3) -> list
                     "top": [{"feature": n, "contribution": v} for n, v in items[:top]]})
     out.sort(key=lambda d: -abs(d["contribution"]))
     return out
-
-
-def _scaler_index(pipeline: Pipeline) -> int | None:
-    for i, (_, step) in enumerate(pipeline.steps[:-1]):
-        if isinstance(step, StandardScaler):
-            return i
-    return None
-
-
-def ood_check(pipeline: Pipeline, X: pd.DataFrame, top: int = 5) -> dict[str, Any]:
-    """Distance of one row from the training rows, in the StandardScaler's training z-scores."""
-    k = _scaler_index(pipeline)
-    if k is None:
-        return {"available": False, "warning": False,
-                "reason": "the model's Pipeline has no StandardScaler, so no training-feature statistics"}
-    before = Pipeline(pipeline.steps[:k]) if k else None
-    A = np.asarray(before.transform(X) if before is not None else X, dtype=np.float64)
-    names = (list(before.get_feature_names_out(np.asarray(X.columns, dtype=object))) if before is not None
-             else list(X.columns))
-    scaler = pipeline.steps[k][1]
-    spread = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    z = (A[0] - scaler.mean_) / spread
-    z = np.where(np.isfinite(z), z, 0.0)
-    rms, worst = float(np.sqrt(np.mean(z * z))), float(np.max(np.abs(z)))
-    warn = rms > OOD_RMS_Z or worst > OOD_MAX_Z
-    order = np.argsort(-np.abs(z))[:top]
-    return {"available": True, "warning": bool(warn), "rms_z": rms, "max_z": worst,
-            "thresholds": {"rms_z": OOD_RMS_Z, "max_z": OOD_MAX_Z},
-            "method": "z-scores against the training rows' mean and standard deviation (the model's StandardScaler)",
-            "message": ("this video's features lie far outside the training data: the verdict is unreliable"
-                        if warn else "features within the range of the training data"),
-            "farthest": [{"feature": names[j], "z": float(z[j])} for j in order]}

@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ..data.index import probe_video
+from ..features.extract import video_features
+from ..models import training_summary
 from ..predict import Predictor
-from . import attribution, gradcam, media
+from . import attribution, gradcam, media, rollout
 from .timeline import Segment, clip_segments, window_features, windows
 
 SCHEMA = "fvc-explain/1"
@@ -91,7 +93,8 @@ def _features(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: P
         rows = pd.DataFrame(window_features(video, probe, card.features_config, segments))
         if 4 in card.data_config.stages:
             rows = rows.join(_stage4_windows(predictor, video, segments, tmp / "windows"))
-        X = pd.DataFrame([whole.result()])[model.columns].astype("float64")
+        row = whole.result()
+        X = pd.DataFrame([row])[model.columns].astype("float64")
     prob = float(model.predict_proba(X)[0, 1])
     seg_probs = model.predict_proba(rows.reindex(columns=model.columns))[:, 1]
     contrib = attribution.contributions(model.pipeline, X)
@@ -101,7 +104,7 @@ def _features(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: P
         evidence["base_value"] = float(contrib["bias"][0])
         evidence["logit"] = float(contrib["bias"][0] + contrib["values"][0].sum())
     return {"prob_fake": prob, "segments": segments, "segment_probs": seg_probs, "unit": "window",
-            "evidence": evidence, "ood": attribution.ood_check(model.pipeline, X)}
+            "evidence": evidence, "ood": training_summary.distance(card.training_summary, row)}
 
 
 def _stage4_windows(predictor: Predictor, video: Path, segments: list[Segment], tmp: Path) -> pd.DataFrame:
@@ -131,20 +134,34 @@ def _deep(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: Path,
     segments = clip_segments(dense.frames, dense.n_frames, sfps)
     k = int(np.argmax(seg_probs))
     evidence: dict[str, Any] = {"kind": "deep", "families": [], "images": [], "clip": k}
-    if gradcam.last_conv3d(predictor.model) is None:
-        evidence.update(method=None, reason=f"{predictor.card.name} has no 3D convolution; attention rollout "
-                                            "for transformers is not implemented yet")
+    batch = {kk: v.to(predictor.device) for kk, v in dense.batch.items()}
+    if rollout.supports(predictor.model):  # before Grad-CAM: ViViT embeds tubelets with a Conv3d
+        cam = rollout.attention_map(predictor.model, batch, k)
+        method = "attention rollout (CLS token, heads averaged, residual added)"
+        reading = "attention rollout: warm colours are the patches the classifying token drew on (for either verdict)"
+    elif gradcam.last_conv3d(predictor.model) is not None:
+        cam = gradcam.grad_cam(predictor.model, batch, k)
+        method = "Grad-CAM on the last 3D convolution"
+        reading = "Grad-CAM: warm colours are the regions that drove the 'fake' score"
     else:
-        cam = gradcam.grad_cam(predictor.model, {kk: v.to(predictor.device) for kk, v in dense.batch.items()}, k)
-        evidence.update(method="Grad-CAM on the last 3D convolution", reason=None, cam_shape=list(cam.shape))
+        cam, method, reading = None, None, None
+        evidence.update(method=None, reason=f"{predictor.card.name} has neither a 3D convolution nor attention")
+    if cam is not None:
+        evidence.update(method=method, reason=None, reading=reading, cam_shape=list(cam.shape))
         clip = dense.clips[k]
         h, w = cam.shape[1:]
         for j in np.unique(np.linspace(0, len(cam) - 1, min(CAM_FRAMES, len(cam))).round().astype(int)):
             pic = media.overlay(clip[j][:h, :w], cam[j])
             big = media.thumbnail(pic, CAM_HEIGHT)
-            name = media.write_png(out_dir / f"gradcam_{j:02d}.png", big)
+            name = media.write_png(out_dir / f"heatmap_{j:02d}.png", big)
             evidence["images"].append({"image": name, "frame": int(dense.frames[k][j]), "time_s": dense.frames[k][j] / sfps})
-    ood = {"available": False, "warning": False,
-           "reason": "deep model cards hold no training-feature summary yet; no out-of-distribution check"}
     return {"prob_fake": prob, "segments": segments, "segment_probs": seg_probs, "unit": "clip",
-            "evidence": evidence, "ood": ood}
+            "evidence": evidence, "ood": _ood(predictor, video, probe)}
+
+
+def _ood(predictor: Predictor, video: Path, probe: dict) -> dict:
+    """The video's stage-2 features against the card's training videos (one more decode, only when there is a summary)."""
+    summary = predictor.card.training_summary
+    if not summary:
+        return training_summary.distance(summary, {})
+    return training_summary.distance(summary, video_features(video, probe, predictor.card.features_config))

@@ -49,6 +49,7 @@ class ModelCard:
     columns: list[str] = field(default_factory=list)
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     cv: dict[str, Any] = field(default_factory=dict)
+    training_summary: dict[str, Any] = field(default_factory=dict)  # models.training_summary: the OOD check's yardstick
     file: str = ""
     package_version: str = __version__
     created_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))

@@ -1,4 +1,7 @@
-"""Report figures as PNG bytes (matplotlib Agg, one figure object per call, closed after)."""
+"""Static figures as PNG bytes for the notebooks (matplotlib Agg, one figure per call, closed after).
+
+The HTML report draws interactive charts instead (``charts``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from .colours import text_on
 
 DPI = 80
 
@@ -70,9 +75,10 @@ def calibration_figure(oofs: dict[str, pd.DataFrame], bins: int = 8) -> bytes:
 def confusion_figure(model_id: str, tn: int, fp: int, fn: int, tp: int) -> bytes:
     m = np.array([[tn, fp], [fn, tp]])
     fig, ax = plt.subplots(figsize=(2.6, 2.4))
-    ax.imshow(m, cmap="Blues")
+    im = ax.imshow(m, cmap="Blues")
     for (i, j), v in np.ndenumerate(m):
-        ax.text(j, i, str(v), ha="center", va="center", color="black" if v < m.max() * 0.6 else "white")
+        bg = matplotlib.colors.to_hex(im.cmap(im.norm(v)))
+        ax.text(j, i, str(v), ha="center", va="center", color=text_on(bg))  # readable on the cell's own fill
     ax.set_xticks([0, 1], ["real", "fake"])
     ax.set_yticks([0, 1], ["real", "fake"])
     ax.set(xlabel="predicted", ylabel="true", title=model_id)

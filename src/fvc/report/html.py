@@ -1,127 +1,135 @@
-"""Build one self-contained HTML report (inline PNGs and JS; opens from disk, no CDN).
+"""Build one self-contained HTML report: plotly.js inline, images as data URIs; opens from disk offline.
 
-Reads every ``results/<model>/`` with the shared layout, so deep models
-trained by another trainer appear beside the feature models automatically.
+The page is ``templates/report.html.j2`` (jinja2 ``PackageLoader``); this module
+only gathers what the template shows.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import time
+import struct
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..errors import InputError
-from ..experiment.result_files import list_results, read_importance, read_metrics, read_oof
 from ..workspace import Workspace, atomic_write_text
-from . import figures
+from . import charts, tables
+from .collect import ModelResult, collect, video_facts
+from .context import header
+from .stats import N_BOOT
 
-TABLE_METRICS = ["roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "eer",
-                 "log_loss", "brier"]
-
-TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>FVC Detect report</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
-table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th{background:#f0f0f0;cursor:pointer;user-select:none}td.l,th.l{text-align:left}
-img{max-width:100%;margin:4px}.grid{display:flex;flex-wrap:wrap;gap:8px}h2{margin-top:2em}
-.best{background:#e6f4e6}.note{color:#666;font-size:13px}
-</style></head><body>
-<h1>FVC Detect report</h1>
-<p class="note">Workspace {{ ws }} &middot; generated {{ when }} &middot; metrics are grouped-CV out-of-fold,
-{{ level_note }}; mean &plusmn; std over folds. Click a column header to sort.</p>
-<h2>Model comparison</h2>
-{% if rows %}
-<table id="cmp"><thead><tr>{% for c in columns %}<th class="{{ 'l' if c in text_cols else '' }}" onclick="sortTable({{ loop.index0 }})">{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>{% for r in rows %}<tr class="{{ 'best' if r.best else '' }}">{% for c in columns %}<td class="{{ 'l' if c in text_cols else '' }}" data-v="{{ r.sort[c] }}">{{ r.cells[c] }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
-{% else %}<p>No results yet: run <code>fvc train --model all</code>.</p>{% endif %}
-{% if curves %}<h2>ROC, precision-recall and calibration</h2><div class="grid">{% for img in curves %}<img src="data:image/png;base64,{{ img }}">{% endfor %}</div>{% endif %}
-{% if folds_img %}<h2>Per-fold metrics</h2><img src="data:image/png;base64,{{ folds_img }}">{% endif %}
-{% if confusions %}<h2>Confusion matrices (threshold 0.5, pooled out-of-fold)</h2><div class="grid">{% for img in confusions %}<img src="data:image/png;base64,{{ img }}">{% endfor %}</div>{% endif %}
-{% if importances %}<h2>Feature importance</h2><p class="note">Permutation importance (ROC-AUC drop on each test fold, averaged) for linear/SVM models; the boosters' own importances for tree models.</p><div class="grid">{% for img in importances %}<img src="data:image/png;base64,{{ img }}">{% endfor %}</div>{% endif %}
-<h2>Dataset exploration</h2>
-{% if plots %}<div class="grid">{% for name, img in plots %}<figure><img src="data:image/png;base64,{{ img }}"><figcaption class="note">{{ name }}</figcaption></figure>{% endfor %}</div>
-{% else %}<p>No plots found in {{ plots_dir }} (they are written by <code>fvc index</code>).</p>{% endif %}
-<script>
-function sortTable(col){var t=document.getElementById("cmp"),b=t.tBodies[0],rows=Array.from(b.rows);
-var asc=t.getAttribute("data-col")==col&&t.getAttribute("data-dir")!="asc";
-rows.sort(function(a,c){var x=a.cells[col].getAttribute("data-v"),y=c.cells[col].getAttribute("data-v");
-var nx=parseFloat(x),ny=parseFloat(y);if(!isNaN(nx)&&!isNaN(ny)){x=nx;y=ny;}
-return (x<y?-1:x>y?1:0)*(asc?1:-1);});rows.forEach(function(r){b.appendChild(r);});
-t.setAttribute("data-col",col);t.setAttribute("data-dir",asc?"asc":"desc");}
-</script></body></html>
-"""
+IMPORTANCE_SCALES = {
+    "xgboost": "gain share (XGBoost)",
+    "lightgbm": "times used in a split (LightGBM)",
+    "catboost": "prediction-value change, % (CatBoost)",
+}
+PERMUTATION_SCALE = "ROC-AUC drop when permuted (test folds)"
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+def _env() -> Environment:
+    return Environment(loader=PackageLoader("fvc.report", "templates"), undefined=StrictUndefined,
+                       autoescape=select_autoescape(("html", "j2")))
 
 
-def _fmt(mean: Any, std: Any) -> str:
-    if mean is None:
-        return "n/a"
-    return f"{mean:.3f} &plusmn; {std:.3f}" if std is not None else f"{mean:.3f}"
+def importance_scale(r: ModelResult) -> str:
+    """What the numbers in a model's feature_importance.csv measure, for its axis title."""
+    from ..models import (
+        get_model,  # the catalog says permutation or native; the model's name says which booster
+    )
+
+    try:
+        kind = get_model(r.id).importance
+    except InputError:  # a model no longer in the catalog: say what we cannot know
+        return "importance (kind unknown)"
+    if kind == "permutation":
+        return PERMUTATION_SCALE
+    return IMPORTANCE_SCALES.get(str(r.metrics.get("name")), f"native importance ({r.metrics.get('name')})")
 
 
-def collect(ws: Workspace) -> list[dict[str, Any]]:
-    """metrics.json + video-level OOF predictions + importances of every model with results."""
+def _charts(models: list[ModelResult]) -> tuple[list[dict], list[dict]]:
+    order = tables.ranked(models)
+    colours = charts.colour_map([r.id for r in order])
+    oofs = {r.id: r.oof for r in order if r.oof is not None}
+    curves: list[dict[str, Any]] = []
+    if oofs:
+        curves = [charts.roc_chart(oofs, colours), charts.pr_chart(oofs, colours),
+                  charts.calibration_chart(oofs, colours)]
+        fold_auc = {}
+        for r in order:
+            folds = pd.DataFrame(r.metrics.get("folds") or [])
+            if "roc_auc" in folds.columns:
+                fold_auc[r.id] = folds.set_index("fold")["roc_auc"].dropna()
+        if fold_auc:
+            curves.append(charts.folds_chart(fold_auc, colours))
+    for name, ch in zip(("roc", "pr", "calibration", "folds"), curves):
+        ch["id"] = f"chart-{name}"
+    imps = []
+    for i, r in enumerate(order):
+        if r.importance is not None and len(r.importance):
+            ch = charts.importance_chart(r.id, r.importance, importance_scale(r), colours[r.id])
+            ch["id"] = f"chart-importance-{i}"
+            imps.append(ch)
+    return curves, imps
+
+
+def _breakdowns(ws: Workspace, models: list[ModelResult]) -> list[dict]:
+    facts = video_facts(ws)
+    if facts is None:
+        return []
+    if {"width", "height"} <= set(facts.columns):
+        facts["resolution"] = [tables.resolution_bucket(w, h) for w, h in zip(facts["width"], facts["height"])]
+    found = [tables.kind_breakdown(models, facts)]
+    found += [tables.breakdown(models, facts, by) for by in ("platform", "codec", "resolution")]
+    return [b for b in found if b]
+
+
+def _is_wide(png: bytes) -> bool:
+    """A panel row (width > 2 x height, from the PNG header) gets the full page width."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or len(png) < 24:
+        return False
+    width, height = struct.unpack(">II", png[16:24])
+    return width > 2 * height
+
+
+def _plots(ws: Workspace) -> list[dict[str, Any]]:
+    if not ws.plots_dir.exists():
+        return []
     out = []
-    for mid in list_results(ws):
-        m = read_metrics(ws, mid)
-        try:
-            oof = read_oof(ws, mid, video_level=m.get("level", "video") == "video")
-        except InputError:
-            oof = None
-        out.append({"id": mid, "metrics": m, "oof": oof, "importance": read_importance(ws, mid)})
+    for p in sorted(ws.plots_dir.glob("*.png")):
+        data = p.read_bytes()
+        out.append({"name": p.name, "data": base64.b64encode(data).decode("ascii"), "wide": _is_wide(data),
+                    "alt": "dataset plot: " + p.stem.replace("_", " ")})
     return out
 
 
-def build_report(ws: Workspace, out: Path | None = None) -> tuple[Path, dict[str, Any] | None]:
-    """Write the report; returns its path and the best model's metrics (by mean ROC-AUC)."""
-    models = collect(ws)
-    columns = ["model", "name", "family", "preset", "inputs"] + TABLE_METRICS + ["videos", "failed", "config"]
-    text_cols = {"model", "name", "family", "preset", "inputs", "config"}
-    best = max(models, key=lambda r: r["metrics"]["mean"].get("roc_auc") or -1.0, default=None)
-    rows = []
-    for r in models:
-        m = r["metrics"]
-        cells = {"model": html.escape(r["id"]), "name": html.escape(str(m.get("name") or "")),
-                 "family": html.escape(str(m.get("family") or "")),
-                 "preset": html.escape(str(m.get("preset") or "")), "inputs": html.escape(str(m.get("inputs") or "")),
-                 "videos": m.get("n_videos"), "failed": m.get("n_failed_videos", 0),
-                 "config": html.escape(str(m.get("config_hash") or ""))}
-        sort = {k: v for k, v in cells.items()}
-        for k in TABLE_METRICS:
-            cells[k] = _fmt(m["mean"].get(k), m["std"].get(k))
-            v = m["mean"].get(k)
-            sort[k] = "" if v is None else f"{v:.6f}"
-        rows.append({"cells": cells, "sort": sort, "best": r is best})
-    oofs = {r["id"]: r["oof"] for r in models if r["oof"] is not None and len(r["oof"])}
-    curves = [_b64(figures.roc_figure(oofs)), _b64(figures.pr_figure(oofs)),
-              _b64(figures.calibration_figure(oofs))] if oofs else []
-    fold_tables = {r["id"]: pd.DataFrame(r["metrics"]["folds"]) for r in models if r["metrics"].get("folds")}
-    folds_img = _b64(figures.fold_figure(fold_tables)) if fold_tables else None
-    confusions = []
-    for r in models:
-        p = r["metrics"].get("pooled") or {}
-        if all(k in p for k in ("tn", "fp", "fn", "tp")):
-            confusions.append(_b64(figures.confusion_figure(r["id"], p["tn"], p["fp"], p["fn"], p["tp"])))
-    importances = [_b64(figures.importance_figure(r["id"], r["importance"]))
-                   for r in models if r["importance"] is not None and len(r["importance"])]
-    plots = [(p.name, _b64(p.read_bytes())) for p in sorted(ws.plots_dir.glob("*.png"))] if ws.plots_dir.exists() else []
-    levels = {r["metrics"].get("level", "video") for r in models}
-    page = Environment(autoescape=False).from_string(TEMPLATE).render(
-        ws=html.escape(str(ws.root)), when=time.strftime("%Y-%m-%d %H:%M"), rows=rows, columns=columns,
-        text_cols=text_cols, curves=curves, folds_img=folds_img, confusions=confusions, importances=importances,
-        plots=plots, plots_dir=html.escape(str(ws.plots_dir)),
-        level_note="scored per source video (augmented copies averaged)" if levels == {"video"} else
-        f"levels: {', '.join(sorted(levels))}",
+def build_report(ws: Workspace, out: Path | None = None, n_boot: int = N_BOOT) -> tuple[Path, dict[str, Any] | None]:
+    """Write the report; returns its path and the best model's metrics (by mean ROC-AUC) with ``roc_auc_ci``."""
+    models = collect(ws, n_boot=n_boot)
+    rows = tables.model_rows(models)
+    best = tables.ranked(models)[0] if models and tables.ranked(models)[0].roc_auc is not None else None
+    curves, imps = _charts(models)
+    levels = {r.metrics.get("level", "video") for r in models}
+    plotly_js = ""
+    if curves or imps:
+        from plotly.offline import get_plotlyjs
+
+        plotly_js = get_plotlyjs()
+    page = _env().get_template("report.html.j2").render(
+        ctx=header(ws, models), rows=rows, columns=tables.COLUMNS, n_boot=n_boot, charts=curves,
+        confusions=[c for c in (tables.confusion(r) for r in tables.ranked(models)) if c],
+        breakdowns=_breakdowns(ws, models), importances=imps, plots=_plots(ws), plots_dir=str(ws.plots_dir),
+        plotly_js=plotly_js,
+        level_note="each source video scored once (augmented copies and clips averaged)" if levels <= {"video"}
+        else f"scoring levels: {', '.join(sorted(levels))}",
     )
-    path = out or ws.artifacts_dir / "report.html"
+    path = Path(out) if out else ws.artifacts_dir / "report.html"
     atomic_write_text(path, page)
-    return Path(path), (best["metrics"] if best else None)
+    if best is None:
+        return path, None
+    summary = dict(best.metrics)
+    if best.ci is not None:
+        summary["roc_auc_ci"] = [best.ci.low, best.ci.high]
+    return path, summary

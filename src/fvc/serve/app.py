@@ -197,5 +197,5 @@ def _plotly_js() -> Path:
     try:
         import plotly
     except ImportError:
-        raise MissingDependencyError("the web page needs plotly; install with: pip install 'fvc-detect[web]'") from None
+        raise MissingDependencyError("the web page needs plotly (a core dependency); reinstall with: pip install -e .") from None
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

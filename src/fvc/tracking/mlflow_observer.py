@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from ..training.events import TrainObserver
 from ..training.metrics import aggregate_by_video
 from ..workspace import Workspace
 from .fingerprint import git_commit, package_version
-from .mlflow_store import DEFAULT_EXPERIMENT, TrackingStore, open_store
+from .mlflow_store import DEFAULT_EXPERIMENT, WORKSPACE_TAG, TrackingStore, close_orphaned_runs, open_store
 from .export import export_runs
 from .model_registry import log_final_model, warm_up
 from .plots import confusion_png, roc_png
@@ -94,8 +94,10 @@ class MlflowObserver(TrainObserver):
     """Logs every ``fvc train`` run to the workspace's MLflow store (or ``tracking_uri``)."""
 
     def __init__(self, ws: Workspace, tracking_uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT,
-                 register: bool = True, export: bool = True, store: TrackingStore | None = None):
+                 register: bool = True, export: bool = True, store: TrackingStore | None = None,
+                 say: Callable[[str], Any] | None = None):
         self.ws = ws
+        self.say = say  # one line per registered model (MLflow's own registry messages are silenced)
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.register = register
@@ -117,7 +119,8 @@ class MlflowObserver(TrainObserver):
 
     def _create(self, name: str, parent: str | None, tags: dict[str, str]) -> str:
         all_tags = {"fvc.model_id": self.model_id or "", "fvc.git_commit": git_commit(),
-                    "fvc.version": package_version(), "mlflow.source.git.commit": git_commit(), **tags}
+                    "fvc.version": package_version(), "mlflow.source.git.commit": git_commit(),
+                    WORKSPACE_TAG: str(self.ws.root), **tags}
         if parent:
             all_tags["mlflow.parentRunId"] = parent
         run = self.client.create_run(self.store.experiment_id, run_name=name, tags=all_tags)
@@ -163,10 +166,18 @@ class MlflowObserver(TrainObserver):
         if ckpt:
             self._log(run_id, tags=ckpt)
 
-    # -- events -----------------------------------------------------------
-    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
+    def close_orphans(self) -> list[str]:
+        """Runs a killed process left ``RUNNING`` -> ``KILLED`` (call only while holding the workspace lock)."""
+        self._open()
+        return close_orphaned_runs(self.store)
+
+    def _open(self) -> None:
         if self.store is None:
             self.store = open_store(self.ws, self.tracking_uri, self.experiment)
+
+    # -- events -----------------------------------------------------------
+    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
+        self._open()
         self.model_id = model_id
         self.fold_runs, self.grid_counts, self.logged_model, self._ckpt_root = {}, {}, None, None
         if self.register and self._warm is None:
@@ -232,6 +243,9 @@ class MlflowObserver(TrainObserver):
                                                 summary, register=self.register)
             self._log(self.parent_id, metrics={"log_model_seconds": self.logged_model.seconds},
                       tags={"fvc.registered_model": f"{self.logged_model.name}/{self.logged_model.version}"})
+            if self.say is not None and self.logged_model.version:
+                self.say(f"registered {self.logged_model.name} version {self.logged_model.version} "
+                         f"(models:/{self.logged_model.name}/{self.logged_model.version})")
         elif final_model_path is not None:
             self._log(self.parent_id, tags={"fvc.final_model": str(final_model_path)})
         self._finish("FINISHED")

@@ -9,12 +9,14 @@ point at a server.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import FvcError, MissingDependencyError
+from ..errors import FvcError, MissingDependencyError, StorageError
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ ENV_URI = "MLFLOW_TRACKING_URI"
 DB_FILE = "mlflow.db"
 ARTIFACTS_DIR = "mlruns"
 DEFAULT_EXPERIMENT = "fvc"
+WORKSPACE_TAG = "fvc.workspace"  # every run's workspace root: which runs a workspace lock covers
 # Schemes whose artifacts we place in the workspace; a server decides for itself.
 LOCAL_SCHEMES = ("sqlite", "file", "")
 
@@ -103,15 +106,63 @@ def open_store(ws: Workspace, uri: str | None = None, experiment: str = DEFAULT_
         os.environ.pop(ENV_URI, None)
     else:
         os.environ[ENV_URI] = user_env
-    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
-        exp = client.get_experiment_by_name(experiment)
-        if exp is None:
-            location = artifact_root(ws).as_uri() if scheme(uri) in LOCAL_SCHEMES else None
-            exp_id = client.create_experiment(experiment, artifact_location=location)
-        else:
-            exp_id = exp.experiment_id
+        with _creation_lock(uri):
+            client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)  # a new sqlite store migrates here
+            exp = client.get_experiment_by_name(experiment)  # the first call creates and migrates the schema
+            if exp is None:
+                location = artifact_root(ws).as_uri() if scheme(uri) in LOCAL_SCHEMES else None
+                exp_id = client.create_experiment(experiment, artifact_location=location)
+            else:
+                exp_id = exp.experiment_id
+    except FvcError:
+        raise
     except Exception as exc:  # connection refused, bad URI, locked db: one line, not a stack
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FvcError(f"MLflow tracking store {uri}: {first}") from exc
     return TrackingStore(ws=ws, uri=uri, client=client, experiment_id=exp_id, experiment_name=experiment)
+
+
+@contextlib.contextmanager
+def _creation_lock(uri: str) -> Iterator[None]:
+    """Serialise schema creation/migration of a sqlite store across processes.
+
+    Two processes opening a new ``mlflow.db`` at once both run MLflow's
+    migrations and one of them fails on the half-made schema. An ``flock`` on
+    a ``.lock`` file beside the database lets the first create it alone; the
+    kernel releases it if the holder dies. Servers migrate themselves.
+    """
+    if scheme(uri) != "sqlite":
+        yield
+        return
+    import fcntl
+
+    lock = Path(uri.split(":///", 1)[1] + ".lock") if ":///" in uri else None
+    if lock is None:  # sqlite:// in memory: one process only
+        yield
+        return
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise StorageError(lock, exc) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def close_orphaned_runs(store: TrackingStore) -> list[str]:
+    """Mark this workspace's runs still ``RUNNING`` as ``KILLED``; returns their names.
+
+    Only a process holding the workspace lock may call this (``fvc train``,
+    ``fvc run``): then no run of the workspace can be live, so a ``RUNNING``
+    one was left by a killed process. Runs of other workspaces sharing the
+    store are never touched.
+    """
+    running = store.client.search_runs([store.experiment_id], filter_string="attributes.status = 'RUNNING'",
+                                       max_results=10000)
+    runs = [r for r in running if r.data.tags.get(WORKSPACE_TAG) == str(store.ws.root)]  # any path, quotes too
+    for run in runs:
+        store.client.set_terminated(run.info.run_id, "KILLED")
+    return [run.info.run_name for run in runs]

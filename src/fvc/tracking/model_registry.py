@@ -84,16 +84,21 @@ def warm_up() -> threading.Thread:
 
 @contextlib.contextmanager
 def _quiet():
-    """Hide MLflow's advice lines (cloudpickle, type hints, 'registered model'): they are not actionable here."""
+    """Hide MLflow's advice lines (cloudpickle, type hints) and its registry chatter ("Successfully registered
+    model", "Created version"): the project prints one line per registered model instead."""
+    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM  # what mlflow's eprint() writes to
+
     log = logging.getLogger("mlflow")
-    level = log.level
+    level, stream_on = log.level, MLFLOW_LOGGING_STREAM.enabled
     log.setLevel(logging.ERROR)
+    MLFLOW_LOGGING_STREAM.enabled = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             yield
     finally:
         log.setLevel(level)
+        MLFLOW_LOGGING_STREAM.enabled = stream_on
 
 
 @dataclass

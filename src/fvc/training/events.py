@@ -133,9 +133,11 @@ class ConsoleObserver(TrainObserver):
 
     def __init__(self, console: Any = None):
         if console is None:
+            import sys
+
             from rich.console import Console
 
-            console = Console(stderr=True)
+            console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())  # a log keeps each line whole
         self.console = console
         self.model_id = ""
 

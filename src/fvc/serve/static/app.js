@@ -112,8 +112,9 @@ function renderEvidence(doc) {
   $("evidence-method").textContent = ev.method ? "Method: " + ev.method : "No attribution: " + ev.reason;
   if (ev.kind === "deep") {
     const seg = doc.timeline.segments[ev.clip];
-    $("evidence").replaceChildren(el("p", {}, "Grad-CAM of the most suspicious clip (" + fmt(seg.start_s, 1) + "–" + fmt(seg.end_s, 1) + " s): warm colours drove the 'fake' score."),
-      el("div", { class: "cams" }, ...ev.images.map((i) => el("img", { src: doc.image_data[i.image], alt: "Grad-CAM frame " + i.frame }))));
+    if (!ev.method) { $("evidence").replaceChildren(); return; }
+    $("evidence").replaceChildren(el("p", {}, "Most suspicious clip (" + fmt(seg.start_s, 1) + "–" + fmt(seg.end_s, 1) + " s). " + ev.reading + "."),
+      el("div", { class: "cams" }, ...ev.images.map((i) => el("img", { src: doc.image_data[i.image], alt: ev.method + ", frame " + i.frame }))));
     return;
   }
   const top = Math.max(1e-9, ...ev.families.map((f) => Math.abs(f.contribution)));
