@@ -49,7 +49,7 @@ def fitted_feature_model(model_id: str, video) -> FeatureModel:
     """The catalog's own Pipeline for ``model_id``, fitted on rows around ``video`` so its score is not saturated."""
     X = training_rows(video)
     cols = list(X.columns)
-    ref = pd.Series(video_features(video, probe_video(video), FeaturesConfig()))[cols].astype(float).fillna(0.0)
+    ref = pd.Series(video_features(video, FeaturesConfig()))[cols].astype(float).fillna(0.0)
     y = (X[cols[:4]].sum(axis=1) > ref[cols[:4]].sum()).astype(int).to_numpy()
     entry = get_model(model_id)
     pipe = entry.build(entry.preset("full")["model"]).fit(X, y)

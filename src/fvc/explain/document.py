@@ -164,4 +164,4 @@ def _ood(predictor: Predictor, video: Path, probe: dict) -> dict:
     summary = predictor.card.training_summary
     if not summary:
         return training_summary.distance(summary, {})
-    return training_summary.distance(summary, video_features(video, probe, predictor.card.features_config))
+    return training_summary.distance(summary, video_features(video, predictor.card.features_config))
