@@ -76,6 +76,7 @@ class StageResult:
 class PipelineReport:
     results: list[StageResult] = field(default_factory=list)
     error: str | None = None
+    failure: FvcError | None = None  # the stopping error itself (its kind decides whether a retry can help)
 
     def rows(self) -> list[dict[str, Any]]:
         return [r.as_row() for r in self.results]
@@ -314,7 +315,7 @@ def _run_stages(ws: Workspace, cfg: FvcConfig, opts: RunOptions, chosen: list[st
             summary, note = RUNNERS[name](ws, cfg, opts)
         except FvcError as exc:
             report.results.append(StageResult(name, "failed", seconds=time.perf_counter() - t0, note=str(exc)))
-            report.error = f"stage '{name}': {exc}"
+            report.error, report.failure = f"stage '{name}': {exc}", exc
             break
         idle = summary.done == 0 and summary.failed == 0 and summary.retried == 0
         report.results.append(StageResult(name, UP_TO_DATE if idle else "ran", summary.done, summary.skipped,

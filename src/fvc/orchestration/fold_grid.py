@@ -42,6 +42,15 @@ class Cell:
         return {"model": self.model, "fold": self.fold, "run_config": self.run_config}
 
 
+def rc_key(rc: RunConfig) -> str:
+    return rc.hash()
+
+
+def cell_key(cell: Cell) -> str:
+    """The run config's hash: events kept on disk are matched to the run they came from."""
+    return rc_key(cell.rc())
+
+
 def plan(ws: Workspace, rcs: list[RunConfig], force: bool = False) -> list[Cell]:
     """Every (model, fold) of the runs, in run then fold order; ``force`` forgets their saved folds first."""
     return [Cell(rc.model, int(k), rc.model_dump(mode="json"))
@@ -72,25 +81,43 @@ def run_cell(ws: Workspace, cfg: FvcConfig, cell: Cell | dict[str, Any]) -> Even
     return rec.events
 
 
-class _Replay(CompositeObserver):
-    """Passes every event on; as the gather starts a fold, first replays what that fold's fit emitted."""
+class _Replay(TrainObserver):
+    """Passes every event on; as the gather starts a fold, first replays what that fold's fit emitted.
+
+    Not a CompositeObserver: the loop flattens those into their members, which would bypass the replay.
+    """
 
     def __init__(self, observers: list[TrainObserver], events: dict[tuple[str, int], Events]):
-        super().__init__(observers)
+        self.inner = CompositeObserver(observers)
         self.pending = events
         self.model: str | None = None
 
     def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
         self.model = model_id
-        super().on_run_start(model_id, run_config, data_fingerprint, tables)
+        self.inner.on_run_start(model_id, run_config, data_fingerprint, tables)
 
     def on_fold_start(self, fold):
-        super().on_fold_start(fold)
+        self.inner.on_fold_start(fold)
         for ev in self.pending.pop((str(self.model), int(fold)), []):
             if ev["event"] == "search_point":
-                self.on_search_point(ev["fold"], ev["params"], ev["score"])
+                self.inner.on_search_point(ev["fold"], ev["params"], ev["score"])
             elif ev["event"] == "epoch_end":
-                self.on_epoch_end(ev["fold"], ev["epoch"], ev["metrics"])
+                self.inner.on_epoch_end(ev["fold"], ev["epoch"], ev["metrics"])
+
+    def on_epoch_end(self, fold, epoch, metrics):
+        self.inner.on_epoch_end(fold, epoch, metrics)
+
+    def on_search_point(self, fold, params, score):
+        self.inner.on_search_point(fold, params, score)
+
+    def on_fold_end(self, fold, metrics, artifacts):
+        self.inner.on_fold_end(fold, metrics, artifacts)
+
+    def on_run_end(self, summary, final_model_path, artifacts):
+        self.inner.on_run_end(summary, final_model_path, artifacts)
+
+    def on_run_error(self, model_id, error):
+        self.inner.on_run_error(model_id, error)
 
 
 def gather(ws: Workspace, cfg: FvcConfig, rcs: list[RunConfig], observers: list[TrainObserver] | None,
