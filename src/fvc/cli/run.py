@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from ..config import ENV_PASSWORD
-from ._common import (NoRetryOpt, WaitOpt, WorkersOpt, WorkspaceOpt, console, open_workspace, print_table,
-                      workers_or_default)
+from ._common import (AddressOpt, ExecutorOpt, NoRetryOpt, WaitOpt, WorkersOpt, WorkspaceOpt, console,
+                      open_workspace, print_table, workers_or_default)
 
 
 def register(app: typer.Typer) -> None:
@@ -26,19 +26,23 @@ def register(app: typer.Typer) -> None:
         models: Annotated[str, typer.Option(help="Models to train: 'all' feature models, a family, or comma ids.")] = "all",
         no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log training to MLflow.")] = False,
         workers: WorkersOpt = None,
+        executor: ExecutorOpt = "local",
+        address: AddressOpt = None,
         no_retry_failed: NoRetryOpt = False,
         wait: WaitOpt = False,
         workspace: WorkspaceOpt = None,
     ) -> None:
         """Run the stages in graph order, skipping those up to date and resuming finished work."""
         from ..errors import FvcError
+        from ..orchestration.executors import executor_for
         from ..pipeline import RunOptions, run_pipeline, stage_range
 
         stage_range(start, stop)  # bad names fail before any work
+        runner = executor_for(executor, address, workers)
         ws, cfg = open_workspace(workspace, {"augment.per_video": per_video, "scale.size": size,
                                              "scale.method": method, "scale.vae": vae}, lock=True, wait=wait)
         opts = RunOptions(archives=archives, password=password, models=models, tracking=not no_tracking,
-                          workers=workers_or_default(workers), retry_failed=not no_retry_failed)
+                          workers=workers_or_default(workers), retry_failed=not no_retry_failed, executor=runner)
         report = run_pipeline(ws, cfg, opts, start, stop,
                               on_stage=lambda k, n, name: console.print(f"[bold]stage {k}/{n}: {name}[/]"))
         print_table("fvc run", report.rows())
