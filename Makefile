@@ -36,10 +36,17 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py --dir $(DEMO_DIR)
 
 test: $(STAMP) $(AIRFLOW_OVERLAY)/.installed
-	$(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not slurm" $(PYTEST_ARGS)
 
 test-slow: $(STAMP) $(AIRFLOW_OVERLAY)/.installed
-	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "slow and not slurm" $(PYTEST_ARGS)
+
+# A real single-node SLURM (Debian's slurm-wlm and munge, as root), the chain submitted to it, then stopped.
+SLURM_DIR ?= /tmp/fvc-slurm
+test-slurm: $(STAMP)
+	bash scripts/slurm_local.sh start $(SLURM_DIR)
+	SLURM_CONF=$(SLURM_DIR)/slurm.conf $(BIN)/python -m pytest -q -s -m slurm $(PYTEST_ARGS); \
+		rc=$$?; bash scripts/slurm_local.sh stop $(SLURM_DIR); exit $$rc
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
