@@ -71,3 +71,27 @@ def test_unknown_executor_or_stray_address_is_one_line(tmp_path, fvc):
     assert code == 2 and "unknown executor 'spark'" in err and "Traceback" not in err
     code, _, err = fvc("train", "-w", str(tmp_path / "ws"), "-m", "5a", "--address", "auto")
     assert code == 2 and "--address" in err and "--executor ray" in err
+
+
+@pytest.mark.xfail(strict=False, reason="a deep fold's result depends on numpy's global RNG state when the fold "
+                   "starts (np.random.seed(123) before run_experiment moves OOF probabilities by ~1e-4), so a fold "
+                   "trained in another process differs from the local loop; for the trainer rewrite to fix")
+def test_deep_smoke_cv_matches_a_local_run(tmp_path, ray_local):
+    """A deep model's folds as Ray tasks: the same OOF predictions and metrics as the local loop, and the
+    epochs its folds trained replayed to the observers as if they had trained here."""
+    from _deep_fixtures import make_scaled_workspace
+
+    from fvc.experiment import RunConfig, run_experiment
+    from fvc.orchestration.ray_executor import RayExecutor
+    from fvc.training.events import RecordingObserver
+
+    rc = RunConfig(model="5c", preset="smoke", folds=[0, 1], seed=7)
+    local_ws = make_scaled_workspace(tmp_path / "local", per_class=4, folds=2)
+    ray_ws = make_scaled_workspace(tmp_path / "ray", per_class=4, folds=2)
+    here, there = RecordingObserver(), RecordingObserver()
+    want = run_experiment(local_ws, FvcConfig(), rc, [here])
+    got = RayExecutor().train(ray_ws, FvcConfig(), [rc], [there])[0]
+    assert there.names() == here.names()  # fold epochs replayed in place, the final refit's live
+    epochs = lambda obs: [(e["fold"], e["epoch"]) for n, e in obs.events if n == "epoch_end"]  # noqa: E731
+    assert epochs(there) == epochs(here)
+    pd.testing.assert_frame_equal(got.oof.reset_index(drop=True), want.oof.reset_index(drop=True), rtol=1e-5)
