@@ -15,7 +15,7 @@ from test_run import corpus, small_workspace
 
 from fvc.experiment import default_run_config
 from fvc.orchestration.slurm import SlurmOptions, write_scripts
-from fvc.pipeline import GRAPH, upstream
+from fvc.pipeline import GRAPH, status_rows, upstream
 
 
 def _chain(submit: str) -> dict[str, list[str]]:
@@ -87,4 +87,13 @@ def test_scripts_run_with_bash_do_the_work_of_fvc_run(tmp_path):
     assert_same_tables(ws, want)
     assert_same_cv(ws, want, "5a")
     grid = len(default_run_config("5a").grid["clf__C"])
+    assert mlflow_tree(ws)["5a"] == {"parents": 1, "folds": {0: grid, 1: grid}, "orphans": 0}
+    assert {r["stage"]: r["status"] for r in status_rows(ws, cfg, "5a")} == {s.name: "up to date" for s in GRAPH}
+
+    # a requeued fold task and gather job find their work done: nothing changes, nothing is logged twice
+    for path, task in ((paths[-2], "0"), (paths[-1], None)):
+        run_env = env if task is None else {**env, "SLURM_ARRAY_TASK_ID": task}
+        out = subprocess.run(["bash", str(path)], env=run_env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    assert_same_cv(ws, want, "5a")
     assert mlflow_tree(ws)["5a"] == {"parents": 1, "folds": {0: grid, 1: grid}, "orphans": 0}

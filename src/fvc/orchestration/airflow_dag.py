@@ -128,7 +128,7 @@ def build_dag(dag_id: str = DAG_ID, workspace: str | None = None) -> DAG:
         for stage in GRAPH:
             if stage is TRAIN:
                 cells = task(task_id="train_plan")(_plan)()
-                done = task(task_id="train_fold", max_active_tis_per_dag=None)(_cell).expand(cell=cells)
+                done = task(task_id="train_fold")(_cell).expand(cell=cells)
                 end = task(task_id="train", trigger_rule=TriggerRule.NONE_FAILED)(_gather)(cells, done)
                 starts[stage.name], ends[stage.name] = cells, end
             else:
