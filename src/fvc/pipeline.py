@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .augment.stage import AUGMENT
 from .config import FvcConfig, stable_hash
@@ -26,7 +26,8 @@ from .data.splits import SPLITS
 from .errors import FvcError, InputError
 from .features.stage import FEATURES2, FEATURES4
 from .scale.stage import SCALE
-from .stages import MISSING, STALE, UP_TO_DATE, Freshness, Stage, StageSummary, order, upstream
+from .stages import (MISSING, STALE, UP_TO_DATE, Executor, Freshness, Stage, StageSummary, order, upstream,
+                     use_executor)
 from .workspace import Workspace
 
 # Training is declared here: its inputs depend on the model (feature tables or scaled videos).
@@ -34,6 +35,13 @@ TRAIN = Stage("train", output="results", inputs=("features_stage2", "features_st
 GRAPH = order([SETUP, INDEX, SPLITS, AUGMENT, FEATURES2, SCALE, FEATURES4, TRAIN])
 BY_NAME = {s.name: s for s in GRAPH}
 STAGES = tuple(s.name for s in GRAPH)
+
+
+class PipelineExecutor(Executor, Protocol):
+    """An executor for the whole run: per-video rows (``map``) and the model x fold grid (``train``)."""
+
+    def train(self, ws: Workspace, cfg: FvcConfig, rcs: list[Any], observers: list[Any]) -> list[Any]:
+        """Cross-validate every run config (folds anywhere), returning their ``CVResult``s in order."""
 
 
 @dataclass
@@ -44,6 +52,7 @@ class RunOptions:
     tracking: bool = True
     workers: int = 1
     retry_failed: bool = True
+    executor: PipelineExecutor | None = None  # None: this machine (a pool of ``workers``)
 
 
 @dataclass
@@ -67,6 +76,7 @@ class StageResult:
 class PipelineReport:
     results: list[StageResult] = field(default_factory=list)
     error: str | None = None
+    failure: FvcError | None = None  # the stopping error itself (its kind decides whether a retry can help)
 
     def rows(self) -> list[dict[str, Any]]:
         return [r.as_row() for r in self.results]
@@ -219,20 +229,28 @@ def _train(ws: Workspace, cfg: FvcConfig, opts: RunOptions) -> tuple[StageSummar
     from .experiment import run_experiment
     from .experiment.observers import build_observers
 
-    plan, missing = _train_plan(ws, opts.models)
-    if not plan:
-        raise InputError("--models", f"'{opts.models}' selects no model whose feature tables exist")
-    summary = _summary("train")
-    observers = None
-    for entry, rc, tables in plan:
-        if _model_freshness(ws, entry.id, rc, tables)[0] == UP_TO_DATE:
-            summary.skipped += 1
-            continue
-        observers = observers if observers is not None else build_observers(ws, tracking=opts.tracking)
-        run_experiment(ws, cfg, rc, observers)
-        summary.done += 1
+    rcs, skipped, missing = train_configs(ws, opts.models)
+    summary = _summary("train", skipped=skipped)
+    if rcs:
+        observers = build_observers(ws, tracking=opts.tracking)
+        if opts.executor is not None:
+            opts.executor.train(ws, cfg, rcs, observers)
+        else:
+            for rc in rcs:
+                run_experiment(ws, cfg, rc, observers)
+        summary.done += len(rcs)
     note = f"not run (no feature tables): {', '.join(missing)}" if missing else ""
     return summary, note
+
+
+def train_configs(ws: Workspace, models: str) -> tuple[list[Any], int, list[str]]:
+    """The run configs the train stage runs (selected models whose results are missing or stale),
+    how many are up to date, and the ids left out for want of feature tables."""
+    plan, missing = _train_plan(ws, models)
+    if not plan:
+        raise InputError("--models", f"'{models}' selects no model whose feature tables exist")
+    todo = [rc for entry, rc, tables in plan if _model_freshness(ws, entry.id, rc, tables)[0] != UP_TO_DATE]
+    return todo, len(plan) - len(todo), missing
 
 
 RUNNERS: dict[str, Callable[[Workspace, FvcConfig, RunOptions], tuple[StageSummary, str]]] = {
@@ -276,6 +294,12 @@ def run_pipeline(
     """
     opts = opts or RunOptions()
     chosen = stage_range(start, stop)
+    with use_executor(opts.executor):
+        return _run_stages(ws, cfg, opts, chosen, on_stage)
+
+
+def _run_stages(ws: Workspace, cfg: FvcConfig, opts: RunOptions, chosen: list[str],
+                on_stage: Callable[[int, int, str], None] | None) -> PipelineReport:
     report = PipelineReport()
     for k, name in enumerate(chosen, 1):
         if on_stage:
@@ -291,7 +315,7 @@ def run_pipeline(
             summary, note = RUNNERS[name](ws, cfg, opts)
         except FvcError as exc:
             report.results.append(StageResult(name, "failed", seconds=time.perf_counter() - t0, note=str(exc)))
-            report.error = f"stage '{name}': {exc}"
+            report.error, report.failure = f"stage '{name}': {exc}", exc
             break
         idle = summary.done == 0 and summary.failed == 0 and summary.retried == 0
         report.results.append(StageResult(name, UP_TO_DATE if idle else "ran", summary.done, summary.skipped,

@@ -29,16 +29,16 @@ app = typer.Typer(
 )
 
 from . import (augment, data, embed, explain, features, mlflow_ui, models, predict, promote, query,  # noqa: E402
-               report, run, scale, serve, setup, synth, train)
+               report, run, scale, serve, setup, slurm, synth, train)
 
 for _module in (augment, data, embed, explain, features, mlflow_ui, models, predict, promote, query, report, run,
-                scale, serve, setup, synth, train):
+                scale, serve, setup, slurm, synth, train):
     _module.register(app)
 
 # `fvc --help` lists commands in pipeline order; commands not named here follow.
 COMMAND_ORDER = [
     "synth", "setup", "index", "splits", "augment", "features", "scale", "embed", "models", "train",
-    "report", "predict", "explain", "serve", "run", "status", "query", "promote", "mlflow-ui",
+    "report", "predict", "explain", "serve", "run", "status", "slurm", "query", "promote", "mlflow-ui",
 ]
 
 

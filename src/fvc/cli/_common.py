@@ -55,6 +55,15 @@ WorkersOpt = Annotated[
     typer.Option("--workers", min=1, show_default=False,
                  help="Worker processes for per-video stages (default: the cores available)."),
 ]
+ExecutorOpt = Annotated[
+    str, typer.Option("--executor", help="Where per-video stages and training folds run: local (a process pool) "
+                      "or ray (Ray tasks; pip install fvc-detect[ray])."),
+]
+AddressOpt = Annotated[
+    str | None, typer.Option("--address", show_default=False,
+                             help="With --executor ray: 'auto' (the cluster of this machine) or ray://HEAD:10001; "
+                             "default: a local Ray."),
+]
 NoRetryOpt = Annotated[
     bool, typer.Option("--no-retry-failed", help="Keep error rows of earlier runs instead of retrying them."),
 ]

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from ..config import ENV_PASSWORD
-from ._common import (NoRetryOpt, WaitOpt, WorkersOpt, WorkspaceOpt, console, open_workspace, print_table,
-                      workers_or_default)
+from ._common import (AddressOpt, ExecutorOpt, NoRetryOpt, WaitOpt, WorkersOpt, WorkspaceOpt, console,
+                      open_workspace, print_table, workers_or_default)
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
         models: Annotated[str, typer.Option(help="Models to train: 'all' feature models, a family, or comma ids.")] = "all",
         no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Do not log training to MLflow.")] = False,
         workers: WorkersOpt = None,
+        executor: ExecutorOpt = "local",
+        address: AddressOpt = None,
         no_retry_failed: NoRetryOpt = False,
         wait: WaitOpt = False,
         workspace: WorkspaceOpt = None,
@@ -35,6 +37,7 @@ def register(app: typer.Typer) -> None:
         """Run the stages in graph order, skipping those up to date and resuming finished work."""
         from ..config import save_config, with_options
         from ..errors import FvcError
+        from ..orchestration.executors import executor_for
         from ..pipeline import RunOptions, run_pipeline, stage_range
         from ..workspace import Workspace
 
@@ -43,6 +46,7 @@ def register(app: typer.Typer) -> None:
         # A new workspace is made by the setup stage, once the archives and password are known to be good:
         # a wrong password leaves nothing behind. fvc.yaml follows as soon as setup has made it.
         fresh = not Workspace.resolve(workspace).config_path.exists()
+        runner = executor_for(executor, address, workers)
         ws, cfg = open_workspace(workspace, options, lock=True, wait=wait, create=not fresh)
         saved = cfg  # the splits stage saves the fold count itself, once the data can fill the folds
         cfg = with_options(cfg, {"splits.folds": folds})
@@ -56,7 +60,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"[bold]stage {k}/{n}: {name}[/]")
 
         opts = RunOptions(archives=archives, password=password, models=models, tracking=not no_tracking,
-                          workers=workers_or_default(workers), retry_failed=not no_retry_failed)
+                          workers=workers_or_default(workers), retry_failed=not no_retry_failed, executor=runner)
         try:
             report = run_pipeline(ws, cfg, opts, start, stop, on_stage=on_stage)
         finally:

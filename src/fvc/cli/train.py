@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from ._common import WaitOpt, WorkspaceOpt, console, console_err, open_workspace, print_table
+from ._common import AddressOpt, ExecutorOpt, WaitOpt, WorkspaceOpt, console, console_err, open_workspace, print_table
 
 
 def train(
@@ -25,12 +25,17 @@ def train(
     force: Annotated[bool, typer.Option("--force", help="Recompute every fold, ignoring finished ones.")] = False,
     no_pretrained: Annotated[bool, typer.Option("--no-pretrained", help="Deep models and 5f-5j backbones: train from scratch (per fold), no pretrained weights.")] = False,
     wait: WaitOpt = False,
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     members: Annotated[str | None, typer.Option("--members", help="Ensemble (--model ens): comma-separated member ids, e.g. 5beta-cat,5d.")] = None,
 ) -> None:
     """Cross-validate models on the grouped folds; write results/<model>/ and the final model.
 
     Models train at their catalog preset ('full') unless --preset says otherwise.
     """
+    from ..orchestration.executors import executor_for
+
+    runner = executor_for(executor, address)  # an unknown executor or a missing extra: before taking the lock
     ws, cfg = open_workspace(workspace, lock=True, wait=wait)  # before the heavy imports: a busy workspace says so at once
     from ..experiment import RunConfig, default_run_config, run_experiment
     from ..experiment.observers import build_observers
@@ -65,7 +70,10 @@ def train(
             raise InputError("--save-config", "needs a single model")
         rcs[0].save(save_config)
     observers = build_observers(ws, tracking=not no_tracking, tracking_uri=tracking_uri, console=console_err)
-    results = [run_experiment(ws, cfg, rc, observers, force=force) for rc in rcs]
+    if runner is not None:  # folds as tasks on the executor, gathered here (one MLflow parent per model)
+        results = runner.train(ws, cfg, rcs, observers, force=force)
+    else:
+        results = [run_experiment(ws, cfg, rc, observers, force=force) for rc in rcs]
     rows = [{"model": r.model_id, "preset": r.summary.get("preset"), "roc_auc": r.mean.get("roc_auc"),
              "roc_auc_std": r.std.get("roc_auc"), "pr_auc": r.mean.get("pr_auc"), "accuracy": r.mean.get("accuracy"),
              "eer": r.mean.get("eer"), "failed": r.n_failed_videos, "config": r.config_hash} for r in results]

@@ -120,6 +120,45 @@ def training_videos_summary(ws: Workspace, data: ExperimentData) -> dict[str, An
     return summarize(rows, feature_columns(rows.columns))
 
 
+def experiment_folds(ws: Workspace, rc: RunConfig, forget: bool = False) -> list[int]:
+    """The outer folds ``run_experiment(rc)`` runs: what an executor spreads over tasks.
+
+    With ``forget`` the run's saved folds and final refit are removed first
+    (what ``force`` does), so the folds computed next are all new.
+    """
+    entry = get_model(rc.model)
+    entry.preset(rc.preset, rc.params)
+    adapter = make_adapter(entry, ws, rc)
+    folds = _check_folds(ws, adapter.load(), rc)
+    run_dir = cv_run_dir(ws, entry.id, rc, adapter)[0]
+    if forget and run_dir.exists():
+        shutil.rmtree(run_dir)
+    return folds
+
+
+def run_experiment_fold(ws: Workspace, cfg: FvcConfig, rc: RunConfig, fold: int,
+                        observers: list[TrainObserver] | None = None, force: bool = False) -> None:
+    """One outer fold of ``run_experiment(rc)``, saved where ``run_experiment`` finds and reuses it.
+
+    Executors (Ray tasks, Airflow mapped tasks, SLURM array jobs) compute the
+    folds of many models at once with this; ``run_experiment`` in one process
+    then gathers them, refits and logs, so each model keeps one parent run.
+    ``force`` recomputes this fold only; to recompute a whole run, call
+    ``experiment_folds(forget=True)`` before spreading its folds.
+    """
+    entry = get_model(rc.model)
+    entry.preset(rc.preset, rc.params)
+    adapter = make_adapter(entry, ws, rc)
+    data = adapter.load()
+    if fold not in _check_folds(ws, data, rc):
+        raise InputError("--fold", f"fold {fold} is not one that {entry.id} runs")
+    run_dir = cv_run_dir(ws, entry.id, rc, adapter)[0]
+    fold_dir = run_dir / f"fold-{fold}"
+    if force and fold_dir.exists():
+        shutil.rmtree(fold_dir)
+    run_fold(adapter, data, fold, fold_dir, CompositeObserver(observers or []))
+
+
 def _check_folds(ws: Workspace, data: ExperimentData, rc: RunConfig) -> list[int]:
     """The outer folds to run: all in splits, or those asked for; each must hold both classes to train on."""
     have = sorted(set(data.folds.tolist()))

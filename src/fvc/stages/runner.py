@@ -26,6 +26,7 @@ from ..config import FvcConfig, stable_hash
 from ..errors import StorageError
 from ..progress import progress_iter
 from ..workspace import Workspace, write_table
+from .executor import current_executor
 from .graph import UP_TO_DATE, Stage
 from .pool import Outcome, attempt, run_pool
 
@@ -117,7 +118,8 @@ def run_stage(
     ``fn`` returns one output row (dict) or several (list of dicts); output
     rows get ``stage_key`` and ``error`` columns. With ``workers > 1`` rows run
     on a process pool (``fn`` must pickle) and the table is the same as with
-    one worker, row order included. ``finish`` shapes the concatenated table
+    one worker, row order included; inside :func:`fvc.stages.use_executor` rows
+    run on that executor instead, with the same result. ``finish`` shapes the concatenated table
     (column types, failed rows' columns) before it is written.
     """
     parts_dir = ws.tables_dir / f"{stage.output}.parts"
@@ -164,7 +166,10 @@ def run_stage(
 
     todo_rows = [rows[i] for i, _, _ in todo]
     outcomes: Iterator[tuple[int, Outcome]]
-    if workers > 1 and todo_rows:
+    executor = current_executor()
+    if executor is not None and todo_rows:
+        outcomes = executor.map(fn, todo_rows, crash_message)
+    elif workers > 1 and todo_rows:
         outcomes = run_pool(fn, todo_rows, workers, crash_message)
     else:
         outcomes = ((j, attempt(fn, r, catch_bugs=False)) for j, r in enumerate(todo_rows))
