@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 export MLFLOW_DISABLE_TELEMETRY := true
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install airflow-overlay demo test test-slow test-slurm bench clean
+.PHONY: install demo test test-slow test-slurm bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 2; }
@@ -23,22 +23,13 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Airflow 3.3 and the packages it needs older than constraints.txt pins (fastapi), beside .venv:
-# Airflow processes put it first on PYTHONPATH (see constraints-airflow.txt).
-AIRFLOW_OVERLAY := $(VENV)/airflow-overlay
-$(AIRFLOW_OVERLAY)/.installed: $(STAMP) constraints-airflow.txt
-	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(AIRFLOW_OVERLAY) -r constraints-airflow.txt
-	@touch $@
-
-airflow-overlay: $(AIRFLOW_OVERLAY)/.installed
-
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py --dir $(DEMO_DIR)
 
-test: $(STAMP) $(AIRFLOW_OVERLAY)/.installed
+test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow and not slurm" $(PYTEST_ARGS)
 
-test-slow: $(STAMP) $(AIRFLOW_OVERLAY)/.installed
+test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow and not slurm" $(PYTEST_ARGS)
 
 # A real single-node SLURM (Debian's slurm-wlm and munge, as root), the chain submitted to it, then stopped.

@@ -66,15 +66,9 @@ def test_dag_is_the_stage_graph(tmp_path):
     assert {"workspace", "config", "models", "archives"} <= set(result["params"])
 
 
-# Airflow's own packages come from an overlay on the venv (see constraints-airflow.txt and `make
-# airflow-overlay`): Airflow 3.3 needs an older fastapi than the one the web app is pinned to.
-OVERLAY = Path(sys.prefix) / "airflow-overlay"
-
-
 def _airflow_env(home: Path, dags: Path) -> dict[str, str]:
-    assert (OVERLAY / "airflow").is_dir(), f"no Airflow overlay at {OVERLAY}: run 'make airflow-overlay'"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    path = [str(OVERLAY), *[p for p in sys.path if p.endswith("src")][:1], env.get("PYTHONPATH", "")]
+    path = [*[p for p in sys.path if p.endswith("src")][:1], env.get("PYTHONPATH", "")]
     env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "PYTHONPATH": ":".join(filter(None, path)),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "MLFLOW_DISABLE_TELEMETRY": "true"})
     return env

@@ -96,3 +96,20 @@ def test_missing_or_repeated_pts_read_sequentially():
     assert plan.mode == "sequential" and plan.pts_rank is None and plan.needed.all()
     t.pts[50] = None
     assert plan_read(t, [5, 45], "seek").mode == "sequential"
+
+
+def test_features_are_the_same_when_two_threads_extract_at_once(tmp_path):
+    """Frame-threaded decoding exports motion vectors racily: concurrent reads must still give the sequential row."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from _deep_fixtures import write_letterboxed
+
+    video = write_letterboxed(tmp_path / "clip.mp4", fake=True, seed=1, frames=45, orig=(96, 54), size=96)
+    cfg = FeaturesConfig(min_frames=5)
+    ref = video_features(video, cfg)
+    assert ref["mv_available"] == 1.0
+    with ThreadPoolExecutor(2) as pool:
+        rows = list(pool.map(lambda _: video_features(video, cfg), range(16)))
+    for row in rows:
+        differ = [k for k in ref if k.startswith("mv_") and row[k] != ref[k] and not (np.isnan(row[k]) and np.isnan(ref[k]))]
+        assert not differ, differ
