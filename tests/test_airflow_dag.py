@@ -74,7 +74,7 @@ def _airflow_env(home: Path, dags: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.slow  # about 80 s on 2 idle cores (db migrate, the plain run, the DAG run)
+# about 80 s on 2 idle cores (db migrate, the plain run, the DAG run): in make test, as the issue asks
 def test_dag_run_gives_the_results_of_fvc_run(tmp_path):
     src = corpus(tmp_path / "corpus")
     want = plain_run(tmp_path / "plain", src, models="5a")
