@@ -26,7 +26,7 @@ from ..training.clips import ClipCache, build_clip_cache, clip_table, failed_vid
 from ..training.dataset import ClipDataset
 from ..training.events import TrainObserver
 from ..training.train_config import TrainConfig
-from ..training.trainer import Trainer, predict_logits, seed_everything
+from ..training.trainer import Trainer, seed_everything
 from ..workspace import Workspace
 from .adapter import META_COLUMNS, ExperimentData
 from .run_config import RunConfig
@@ -134,8 +134,7 @@ class DeepAdapter:
 
     def predict_fold(self, fitted: Any, test: np.ndarray, record: dict) -> pd.DataFrame:
         """Per-video mean fake probability over its clips."""
-        trainer = Trainer(self.tcfg, self.device)
-        logits, _, got_rows = predict_logits(fitted, trainer.loader(self._dataset(test, False), False), trainer.device)
+        logits, _, got_rows = Trainer(self.tcfg, self.device).predict(fitted, self._dataset(test, False))
         idx = self.cache.index.set_index("row").loc[got_rows].reset_index()
         idx["prob"] = _sigmoid(logits.astype(np.float64))
         out = idx.groupby(["video_id", "source_video_id", "label"], sort=True)["prob"].mean().reset_index()

@@ -1,0 +1,114 @@
+"""uint8 clip batches -> model inputs, on the device the model runs on.
+
+Clips stay uint8 (a quarter of float32) from the cache through the loader,
+the pinned batch and the host-to-device copy; every float operation
+(normalisation, flip, brightness, contrast) runs here, batched, on the
+device. Training, validation, ``fvc predict`` and embeddings all call
+:class:`ClipTransform`, so a clip becomes the same tensor wherever it is used.
+
+Augmentation draws come from a CPU ``torch.Generator`` (three numbers per
+clip, in clip order), so a seed gives the same clips on CPU and CUDA, with
+any number of loader workers, and per rank of a data-parallel run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+LABEL_KEYS = ("label", "row")
+
+
+@dataclass(frozen=True)
+class ClipAug:
+    """Train-time augmentation: flip probability, brightness and contrast ranges."""
+
+    hflip: float = 0.5
+    brightness: float = 0.1
+    contrast: float = 0.1
+
+
+class ClipTransform:
+    """Normalise (and, in training, augment) a batch of uint8 ``(B,T,H,W,3)`` clips on ``device``.
+
+    ``channels_last`` returns ``channels_last_3d`` clips (what 3D convolutions want on CUDA); the
+    uint8 layout already is that layout, so it costs nothing.
+    """
+
+    def __init__(self, mean, std, varaspect: bool = False, aug: ClipAug | None = None):
+        self.mean = tuple(float(m) for m in mean)
+        self.std = tuple(float(s) for s in std)
+        self.varaspect = varaspect
+        self.aug = aug if aug is not None else ClipAug()
+
+    def draws(self, n: int, generator: torch.Generator | None, shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
+        """(n, 3) uniform draws (flip, brightness, contrast) for this rank's clips of a global batch.
+
+        A data-parallel rank ``r`` of ``w`` holds the clips at positions ``r, r+w, ...`` of the global
+        batch (``DistributedSampler``'s split), so every rank draws the whole batch and keeps its rows.
+        """
+        rank, world = shard
+        return torch.rand((n * world, 3), generator=generator)[rank::world]
+
+    def __call__(self, batch: dict[str, torch.Tensor], device: torch.device, *, train: bool = False,
+                 generator: torch.Generator | None = None, shard: tuple[int, int] = (0, 1),
+                 channels_last: bool = False) -> dict[str, torch.Tensor]:
+        nb = device.type == "cuda"
+        u8 = batch["clip"].to(device, non_blocking=nb)
+        b, t, h, w, _ = u8.shape
+        flow = flow_to_unit(batch["flow"].to(device, non_blocking=nb)) if "flow" in batch else None
+        valid = batch.get("valid")
+        params = self.draws(b, generator, shard) if train else None
+        src = u8.permute(0, 4, 1, 2, 3)  # (B,3,T,H,W) view, channels_last_3d strides
+        clip = src.float() if channels_last else torch.empty((b, 3, t, h, w), device=device).copy_(src)
+        widths = valid[:, 1].tolist() if valid is not None and self.varaspect else [w] * b
+        mean = torch.tensor(self.mean, device=device).view(1, 3, 1, 1, 1)
+        std = torch.tensor(self.std, device=device).view(1, 3, 1, 1, 1)
+        if params is not None:
+            clip = self._augment(clip, flow, params, widths, device)
+            clip.sub_(mean).div_(std)
+        else:
+            clip.sub_(mean * 255.0).mul_(1.0 / (std * 255.0))
+        out: dict[str, torch.Tensor] = {}
+        if valid is not None:
+            vh, vw = (int(v) for v in valid.max(0).values)
+            clip = clip[..., :vh, :vw]  # trim to the batch's largest valid extent
+            for i, (ih, iw) in enumerate(valid.tolist()):  # padding reads as zero after normalisation
+                clip[i, :, :, ih:, :] = 0
+                clip[i, :, :, :, iw:] = 0
+            clip = clip.contiguous(memory_format=torch.channels_last_3d if channels_last else torch.contiguous_format)
+            out["valid"] = valid.to(device, non_blocking=nb)
+        out["clip"] = clip
+        if flow is not None:
+            out["flow"] = flow
+        return out
+
+    def _augment(self, clip: torch.Tensor, flow: torch.Tensor | None, params: torch.Tensor, widths: list[int],
+                 device: torch.device) -> torch.Tensor:
+        """Flip within the valid width, brightness, then contrast around the brightened mean; clamp to [0, 1].
+
+        Per clip: ``y = c*x + c*b + (1-c)*(mean(x)+b)``, ``mean`` over the whole cached clip (padding included).
+        """
+        a = self.aug
+        clip.mul_(1 / 255.0)
+        flip = (params[:, 0] < a.hflip).tolist() if a.hflip else [False] * len(widths)
+        for i, (f, w) in enumerate(zip(flip, widths)):
+            if f:
+                clip[i, ..., :w] = clip[i, ..., :w].flip(-1)
+                if flow is not None:
+                    flow[i, ..., :w] = flow[i, ..., :w].flip(-1)
+                    flow[i, 0].neg_()  # horizontal motion changes sign
+        bright = (params[:, 1] * 2 - 1) * a.brightness if a.brightness else torch.zeros(len(widths))
+        contrast = 1 + (params[:, 2] * 2 - 1) * a.contrast if a.contrast else torch.ones(len(widths))
+        bright, contrast = bright.to(device).view(-1, 1, 1, 1, 1), contrast.to(device).view(-1, 1, 1, 1, 1)
+        m = clip.mean(dim=(1, 2, 3, 4), keepdim=True) + bright
+        clip.mul_(contrast).add_(contrast * bright + (1 - contrast) * m)
+        return clip.clamp_(0, 1)
+
+
+def flow_to_unit(flow_u8: torch.Tensor) -> torch.Tensor:
+    """uint8 flow ``(B,T,H,W,2)`` -> contiguous float ``(B,2,T,H,W)`` in [-1, 1] (= pixels / FLOW_BOUND)."""
+    b, t, h, w, _ = flow_u8.shape
+    out = torch.empty((b, 2, t, h, w), device=flow_u8.device).copy_(flow_u8.permute(0, 4, 1, 2, 3))
+    return out.mul_(2 / 255.0).sub_(1.0)
