@@ -47,6 +47,10 @@ class TrainConfig:
 
     @property
     def accum_steps(self) -> int:
+        return self.accum_steps_for(1)
+
+    def accum_steps_for(self, world: int) -> int:
+        """Micro-batches per optimizer step; ``effective_batch_size`` counts clips over all data-parallel ranks."""
         if not self.effective_batch_size:
             return 1
-        return max(1, self.effective_batch_size // self.batch_size)
+        return max(1, self.effective_batch_size // (self.batch_size * world))

@@ -197,7 +197,7 @@ class Trainer:
         n_batches = len(train_loader)
         if cfg.max_batches_per_epoch:
             n_batches = min(n_batches, cfg.max_batches_per_epoch)
-        steps_per_epoch = math.ceil(n_batches / cfg.accum_steps)
+        steps_per_epoch = math.ceil(n_batches / cfg.accum_steps_for(d.world))
         total = max(1, steps_per_epoch * cfg.epochs)
         opt = torch.optim.AdamW(param_groups(model, cfg))
         sched = torch.optim.lr_scheduler.LambdaLR(
@@ -286,13 +286,13 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         total_loss = torch.zeros((), dtype=torch.float64, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
-        seen, pending = 0, 0
+        seen, pending, accum = 0, 0, cfg.accum_steps_for(self.dist.world)
         for i, batch in enumerate(loader):
             if i >= n_batches:
                 break
             y = batch["label"].to(self.device, non_blocking=True)
             # the last step of an epoch may hold fewer micro-batches: scale by what it really holds
-            group = min(cfg.accum_steps, n_batches - (i // cfg.accum_steps) * cfg.accum_steps)
+            group = min(accum, n_batches - (i // accum) * accum)
             sync = ddp is None or pending + 1 == group
             with contextlib.nullcontext() if sync else ddp.no_sync():  # gradients all-reduce on a step only
                 with amp_ctx:
