@@ -23,7 +23,9 @@ from ..errors import InputError
 from ..models import ModelEntry
 from ..models.saved import ModelCard, save_deep_model
 from ..training.clips import ClipCache, build_clip_cache, clip_table, failed_videos
+from ..training import distributed
 from ..training.dataset import ClipDataset
+from ..training.device import resolve_device
 from ..training.events import TrainObserver
 from ..training.train_config import TrainConfig
 from ..training.trainer import Trainer, seed_everything
@@ -65,8 +67,10 @@ class DeepAdapter:
         self.data_config = entry.data_config(self.resolved)
         self.source = self.data_config.source
         self.tables = [self.source, "splits"]
-        self.tcfg = TrainConfig.from_dict({**self.resolved["train"], "seed": rc.seed})
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        workers = {} if rc.workers is None else {"num_workers": rc.workers}
+        self.tcfg = TrainConfig.from_dict({**self.resolved["train"], "seed": rc.seed, **workers})
+        self.device = resolve_device(rc.device)
+        distributed.current(self.device.type, required=rc.ddp)  # joins torchrun's group; --ddp without it: error
         self.cache: ClipCache | None = None
         self.backbone_state: dict[str, torch.Tensor] | None = None
 

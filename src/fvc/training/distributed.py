@@ -55,7 +55,15 @@ def current(device_type: str = "cpu", required: bool = False) -> Dist:
 
 def is_main_process() -> bool:
     """True outside distributed runs and on rank 0: the one process that writes files and tracking."""
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
+def sync_processes() -> None:
+    """Wait for every rank (nothing to wait for outside a process group)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 def barrier(d: Dist) -> None:
