@@ -104,14 +104,16 @@ def test_dataset_items_are_uint8_views_of_the_cache(cache):
     assert torch.equal(item["clip"], again["clip"])
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("train", [False, True])
-def test_device_transform_matches_cpu_reference(cache, train):
+def test_device_transform_matches_cpu_reference(cache, train, channels_last):
     ds = ClipDataset(cache, train=train, aug=AUG)
     pos = list(range(len(ds)))
     want = ref_batch(ds, pos, AUG if train else None, seed=7)
     got = ds.transform(collate_clips([ds[i] for i in pos]), torch.device("cpu"), train=train,
-                       generator=torch.Generator().manual_seed(7))
+                       generator=torch.Generator().manual_seed(7), channels_last=channels_last)
     assert set(got) == set(want)
+    assert got["clip"].is_contiguous(memory_format=torch.channels_last_3d if channels_last else torch.contiguous_format)
     for k in want:
         assert got[k].shape == want[k].shape, k
         torch.testing.assert_close(got[k], want[k], rtol=1e-5, atol=1e-5)

@@ -33,7 +33,7 @@ class ClipTransform:
     """Normalise (and, in training, augment) a batch of uint8 ``(B,T,H,W,3)`` clips on ``device``.
 
     ``channels_last`` returns ``channels_last_3d`` clips (what 3D convolutions want on CUDA); the
-    uint8 layout already is that layout, so it costs nothing.
+    uint8 (B,T,H,W,3) layout already is that layout, so the float copy reads it straight through.
     """
 
     def __init__(self, mean, std, varaspect: bool = False, aug: ClipAug | None = None):
@@ -57,54 +57,57 @@ class ClipTransform:
         nb = device.type == "cuda"
         u8 = batch["clip"].to(device, non_blocking=nb)
         b, t, h, w, _ = u8.shape
+        full = 3 * t * h * w  # augmentation's mean is over the whole cached clip (its zero padding included)
         flow = flow_to_unit(batch["flow"].to(device, non_blocking=nb)) if "flow" in batch else None
         valid = batch.get("valid")
-        params = self.draws(b, generator, shard) if train else None
-        src = u8.permute(0, 4, 1, 2, 3)  # (B,3,T,H,W) view, channels_last_3d strides
-        clip = src.float() if channels_last else torch.empty((b, 3, t, h, w), device=device).copy_(src)
-        widths = valid[:, 1].tolist() if valid is not None and self.varaspect else [w] * b
-        mean = torch.tensor(self.mean, device=device).view(1, 3, 1, 1, 1)
-        std = torch.tensor(self.std, device=device).view(1, 3, 1, 1, 1)
-        if params is not None:
-            clip = self._augment(clip, flow, params, widths, device)
-            clip.sub_(mean).div_(std)
-        else:
-            clip.sub_(mean * 255.0).mul_(1.0 / (std * 255.0))
-        out: dict[str, torch.Tensor] = {}
-        if valid is not None:
+        widths = [w] * b
+        if valid is not None:  # variable aspect: trim to the batch's largest valid extent before going float
             vh, vw = (int(v) for v in valid.max(0).values)
-            clip = clip[..., :vh, :vw]  # trim to the batch's largest valid extent
-            for i, (ih, iw) in enumerate(valid.tolist()):  # padding reads as zero after normalisation
-                clip[i, :, :, ih:, :] = 0
-                clip[i, :, :, :, iw:] = 0
-            clip = clip.contiguous(memory_format=torch.channels_last_3d if channels_last else torch.contiguous_format)
-            out["valid"] = valid.to(device, non_blocking=nb)
-        out["clip"] = clip
+            u8 = u8[:, :, :vh, :vw]
+            widths = valid[:, 1].tolist()
+        src = u8.permute(0, 4, 1, 2, 3)  # (B,3,T,H,W) view with channels_last_3d strides
+        layout = torch.channels_last_3d if channels_last else torch.contiguous_format
+        clip = torch.empty(src.shape, device=device, memory_format=layout).copy_(src)
+        inv_std = torch.tensor([1.0 / v for v in self.std], device=device).view(1, 3, 1, 1, 1)
+        mean = torch.tensor(self.mean, device=device).view(1, 3, 1, 1, 1)
+        if train:
+            scale, shift = self._augment(clip, flow, self.draws(b, generator, shard), widths, full, device)
+            clip.mul_(scale).add_(shift).clamp_(0, 1)
+            clip.sub_(mean).mul_(inv_std)
+        else:
+            clip.sub_(mean * 255.0).mul_(inv_std / 255.0)
+        out: dict[str, torch.Tensor] = {"clip": clip}
+        if valid is not None:  # padding reads as zero after normalisation
+            vd = valid.to(device, non_blocking=nb)
+            th, tw = clip.shape[-2:]
+            rows = torch.arange(th, device=device).view(1, th) < vd[:, :1]
+            cols = torch.arange(tw, device=device).view(1, tw) < vd[:, 1:]
+            clip.mul_((rows.view(b, 1, 1, th, 1) & cols.view(b, 1, 1, 1, tw)).to(clip.dtype))
+            out["valid"] = vd
         if flow is not None:
             out["flow"] = flow
         return out
 
     def _augment(self, clip: torch.Tensor, flow: torch.Tensor | None, params: torch.Tensor, widths: list[int],
-                 device: torch.device) -> torch.Tensor:
-        """Flip within the valid width, brightness, then contrast around the brightened mean; clamp to [0, 1].
+                 full: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flip within the valid width (in place); the per-clip (scale, shift) of brightness then contrast.
 
-        Per clip: ``y = c*x + c*b + (1-c)*(mean(x)+b)``, ``mean`` over the whole cached clip (padding included).
+        On x/255, per clip: ``y = c*x + c*b + (1-c)*(mean(x)+b)``, then clamp to [0, 1].
         """
         a = self.aug
-        clip.mul_(1 / 255.0)
-        flip = (params[:, 0] < a.hflip).tolist() if a.hflip else [False] * len(widths)
+        n = len(widths)
+        flip = (params[:, 0] < a.hflip).tolist() if a.hflip else [False] * n
         for i, (f, w) in enumerate(zip(flip, widths)):
             if f:
                 clip[i, ..., :w] = clip[i, ..., :w].flip(-1)
                 if flow is not None:
                     flow[i, ..., :w] = flow[i, ..., :w].flip(-1)
                     flow[i, 0].neg_()  # horizontal motion changes sign
-        bright = (params[:, 1] * 2 - 1) * a.brightness if a.brightness else torch.zeros(len(widths))
-        contrast = 1 + (params[:, 2] * 2 - 1) * a.contrast if a.contrast else torch.ones(len(widths))
+        bright = (params[:, 1] * 2 - 1) * a.brightness if a.brightness else torch.zeros(n)
+        contrast = 1 + (params[:, 2] * 2 - 1) * a.contrast if a.contrast else torch.ones(n)
         bright, contrast = bright.to(device).view(-1, 1, 1, 1, 1), contrast.to(device).view(-1, 1, 1, 1, 1)
-        m = clip.mean(dim=(1, 2, 3, 4), keepdim=True) + bright
-        clip.mul_(contrast).add_(contrast * bright + (1 - contrast) * m)
-        return clip.clamp_(0, 1)
+        m = clip.sum(dim=(1, 2, 3, 4), keepdim=True) / (255.0 * full) + bright
+        return contrast / 255.0, contrast * bright + (1 - contrast) * m
 
 
 def flow_to_unit(flow_u8: torch.Tensor) -> torch.Tensor:
