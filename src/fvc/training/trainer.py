@@ -146,9 +146,11 @@ class Trainer:
 
     def predict(self, model: nn.Module, ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(logits, labels, rows) of every item of ``ds`` in order; ranks share the work, every rank gets all."""
-        out = predict_logits(model, self.loader(ds, False, channels_last=uses_channels_last(model, self.device)),
-                             self.device)
-        return distributed.gather_interleaved(out, len(ds), self.dist)
+        return self._predict(model, self.loader(ds, False, channels_last=uses_channels_last(model, self.device)),
+                             len(ds))
+
+    def _predict(self, model: nn.Module, batches: DeviceBatches, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return distributed.gather_interleaved(predict_logits(model, batches, self.device), n, self.dist)
 
     def fit(
         self,
@@ -194,6 +196,7 @@ class Trainer:
         aug = torch.Generator().manual_seed(cfg.seed + 1)  # augmentation draws, three per clip
         train_loader = self.loader(train_ds, True, gen, aug, channels_last)
         has_val = val_ds is not None and len(val_ds) > 0
+        val_loader = self.loader(val_ds, False, channels_last=channels_last) if has_val else None  # workers persist
         n_batches = len(train_loader)
         if cfg.max_batches_per_epoch:
             n_batches = min(n_batches, cfg.max_batches_per_epoch)
@@ -241,7 +244,7 @@ class Trainer:
                                         loss_fn)
             metrics["lr_head"] = opt.param_groups[-1]["lr"]
             if has_val:
-                logits, y, _ = self.predict(model, val_ds)
+                logits, y, _ = self._predict(model, val_loader, len(val_ds))
                 ok = y >= 0
                 metrics["val_loss"] = float(nn.functional.binary_cross_entropy_with_logits(
                     torch.from_numpy(logits[ok]), torch.from_numpy(y[ok])).item()) if ok.any() else float("nan")
