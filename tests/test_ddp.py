@@ -22,17 +22,22 @@ from fvc.errors import InputError
 from fvc.training import distributed
 
 SCRIPT = textwrap.dedent("""
-    import json, sys, torch
+    import json, os, sys, torch
     sys.path.insert(0, {tests!r})
     from test_trainer import Blobs, TinyNet
     from fvc.training.trainer import Trainer, TrainConfig, seed_everything
     from fvc.training.events import RecordingObserver
     from fvc.training import distributed
-    batch, ckpt, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    batch, ckpt, out, kill = int(sys.argv[1]), sys.argv[2], sys.argv[3], len(sys.argv) > 4
     torch.set_num_threads(1)
     seed_everything(1)
     model = TinyNet(0.0)
-    obs = RecordingObserver()
+    class Obs(RecordingObserver):
+        def on_epoch_end(self, fold, epoch, metrics):
+            super().on_epoch_end(fold, epoch, metrics)
+            if kill and epoch == 0:
+                os._exit(3)  # rank 0 dies right after the epoch-0 checkpoint
+    obs = Obs()
     cfg = TrainConfig(epochs=3, batch_size=batch, effective_batch_size=8, lr_head=1e-2, lr_backbone=1e-2,
                       warmup_fraction=0.3, seed=5, patience=5)
     trainer = Trainer(cfg)
@@ -51,7 +56,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run(script: Path, batch: int, ckpt: Path, out: Path, world: int) -> None:
+def _run(script: Path, batch: int, ckpt: Path, out: Path, world: int, kill: bool = False) -> None:
     port = _free_port()
     procs = []
     for rank in range(world):
@@ -59,8 +64,14 @@ def _run(script: Path, batch: int, ckpt: Path, out: Path, world: int) -> None:
         if world > 1:  # what torchrun sets
             env.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
                        MASTER_PORT=str(port))
-        procs.append(subprocess.Popen([sys.executable, str(script), str(batch), str(ckpt), str(out)], env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        args = [sys.executable, str(script), str(batch), str(ckpt), str(out)] + (["kill"] if kill else [])
+        procs.append(subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    if kill:  # as torchrun does when a rank dies: stop the others
+        assert procs[0].wait(timeout=240) == 3, procs[0].communicate()[1][-3000:]
+        for p in procs[1:]:
+            p.kill()
+            p.wait()
+        return
     for p in procs:
         _, err = p.communicate(timeout=240)
         assert p.returncode == 0, err[-3000:]
@@ -87,6 +98,23 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
         torch.testing.assert_close(w0[k], w1[k], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(wr1[k], w0[k], rtol=0, atol=0)  # the ranks hold one model
     assert sorted(p.name for p in (tmp_path / "two").glob("epoch-*.pt")) == ["epoch-0001.pt", "epoch-0002.pt"]
+
+
+@pytest.mark.slow
+def test_ddp_resumes_after_a_kill_bit_for_bit(tmp_path):
+    """2 ranks straight == 2 ranks killed after epoch 0 (rank 0 dies, the other is stopped) and restarted."""
+    script = tmp_path / "ddp.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent)))
+    _run(script, 2, tmp_path / "straight", tmp_path / "straight", 2)
+    _run(script, 2, tmp_path / "ckpt", tmp_path / "killed", 2, kill=True)
+    assert not (tmp_path / "killed.0.pt").exists()
+    assert sorted(p.name for p in (tmp_path / "ckpt").glob("epoch-*.pt")) == ["epoch-0000.pt"]
+    _run(script, 2, tmp_path / "ckpt", tmp_path / "resumed", 2)
+    a, b = torch.load(tmp_path / "straight.0.pt"), torch.load(tmp_path / "resumed.0.pt")
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], rtol=0, atol=0)
+    resumed = json.loads((tmp_path / "resumed.0.json").read_text())
+    assert resumed["events"] == 2  # epochs 1 and 2 only: epoch 0 came from the checkpoint
 
 
 def test_ddp_without_torchrun_says_how(monkeypatch):
