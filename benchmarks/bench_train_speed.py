@@ -5,7 +5,7 @@ For each model, in its own subprocess (so peak memory is its own):
   preset's size (loader, pinned copy, on-device normalisation and augmentation, autocast, memory format,
   accumulation, clipping, AdamW, schedule: everything a real epoch does, minus validation and checkpoints);
 - ceiling clips/s: the same model, batch, accumulation, clipping and AdamW step on an epoch of batches made
-  ahead and held on the device in their final form, with the same autocast and memory format;
+  ahead (untimed) and held on the device in their final form, with the same autocast and memory format;
 - their ratio (the share of the model's speed the data path leaves), and peak memory (CUDA: max allocated;
   CPU: the process's peak RSS).
 Trainer epochs and ceiling runs alternate (an observer runs the ceiling between epochs) and the best of
@@ -14,7 +14,7 @@ with no loader workers the clock is this process's CPU time (``--clock cpu``): o
 same cores then cannot move the numbers; ``--clock wall`` measures wall time.
 
 Usage: python benchmarks/bench_train_speed.py --device cpu|cuda [--models 5c,5d] [--preset smoke|full]
-       [--clips 128] [--repeats 5] [--workers N] [--clock wall|cpu]
+       [--clips 128] [--unit-s 1] [--repeats 5] [--workers N] [--clock wall|cpu]
 Defaults: smoke preset on CPU, full on CUDA. Last line: ``min trainer/ceiling ratio: X.XX``.
 """
 
@@ -39,6 +39,7 @@ from fvc.training.train_config import TrainConfig
 from fvc.training.trainer import Trainer, autocast_context, param_groups, seed_everything
 
 mid, preset, device_name, n_clips, repeats, workers = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:7])
+unit_s = float(sys.argv[7])
 device = resolve_device(device_name)
 entry = get_model(mid)
 resolved = entry.preset(preset, {"weights": None} if entry.has_weights else {})
@@ -63,8 +64,10 @@ def fake_cache(root: Path) -> ClipCache:
 train = dict(resolved["train"])
 train.update(epochs=repeats + 1, max_batches_per_epoch=None, patience=10**6, num_workers=None if workers < 0 else workers)
 cfg = TrainConfig.from_dict(train)
+if cfg.num_threads:
+    torch.set_num_threads(cfg.num_threads)  # as the trainer will; also keeps the CPU clock free of idle spinning
 tmp = tempfile.TemporaryDirectory()
-ds = ClipDataset(fake_cache(Path(tmp.name)), train=True, mean=dc.mean, std=dc.std)
+cache = fake_cache(Path(tmp.name))
 seed_everything(0)
 model = entry.build(resolved["model"])
 ceiling_model = copy.deepcopy(model).to(device)
@@ -72,25 +75,46 @@ channels_last = uses_channels_last(ceiling_model, device)
 if channels_last:
     ceiling_model.to(memory_format=torch.channels_last_3d)
 trainer = Trainer(cfg, device)
-# the ceiling's inputs: one epoch's batches, made ahead on the device (same extents as the trainer's batches)
-feed = trainer.loader(ds, True, augment=torch.Generator().manual_seed(0), channels_last=channels_last)
-feed.sampler.set_epoch(1)
-batches = [({k: v for k, v in b.items() if k not in ("label", "row")}, b["label"].to(device)) for b in feed]
-del feed
-opt = torch.optim.AdamW(param_groups(ceiling_model, cfg))
 amp_ctx, scaler = autocast_context(device, cfg.amp)
 loss_fn = nn.BCEWithLogitsLoss()
 accum = cfg.accum_steps
-n_batches = math.ceil(n_clips / cfg.batch_size)
 
 def sync():
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
+# size an epoch to about unit_s of model time (at least 8 optimizer steps, at most n_clips clips)
+probe_clock = time.process_time if device.type == "cpu" else time.perf_counter
+probe_ds = ClipDataset(cache, rows=np.arange(cfg.batch_size), train=True, mean=dc.mean, std=dc.std)
+probe = next(iter(trainer.loader(probe_ds, True, augment=torch.Generator(), channels_last=channels_last)))
+probe_opt = torch.optim.AdamW(ceiling_model.parameters())
+for k in range(6):  # three warm-up steps, three timed
+    if k == 3:
+        sync()
+        t0 = probe_clock()
+    loss_fn(ceiling_model(**{k2: v for k2, v in probe.items() if k2 not in ("label", "row")}).float(),
+            probe["label"].to(device)).backward()
+    probe_opt.step()
+    probe_opt.zero_grad(set_to_none=True)
+sync()
+step_s = (probe_clock() - t0) / 3
+n_batches = min(max(8 * accum, math.ceil(unit_s / step_s / accum) * accum), n_clips // cfg.batch_size)
+n_clips = n_batches * cfg.batch_size
+ds = ClipDataset(cache, rows=np.arange(n_clips), train=True, mean=dc.mean, std=dc.std)
+# the ceiling's inputs: an epoch's batches made ahead on the device, untimed; each pass takes an epoch the
+# trainer never sees, so variable-aspect batches bring new shapes to the ceiling as often as to the trainer
+feed = trainer.loader(ds, True, augment=torch.Generator().manual_seed(0), channels_last=channels_last)
+
+def ceiling_batches(epoch):
+    feed.sampler.set_epoch(epoch)
+    return [({k: v for k, v in b.items() if k not in ("label", "row")}, b["label"].to(device)) for b in feed]
+opt = torch.optim.AdamW(param_groups(ceiling_model, cfg))
+
 def clocks():
     return np.array([time.perf_counter(), time.process_time()])
 
-def ceiling_pass():
+def ceiling_pass(epoch):
+    batches = ceiling_batches(epoch)
     ceiling_model.train()
     sync()
     t0 = clocks()
@@ -113,7 +137,7 @@ class Alternate(TrainObserver):
     def on_epoch_end(self, fold, epoch, metrics):
         if epoch > 0:  # epoch 0 warms up (allocator, kernels, cudnn.benchmark, compile)
             self.trainer_s.append(clocks() - self.t)
-        self.ceiling_s.append(ceiling_pass())
+        self.ceiling_s.append(ceiling_pass(10_000 + epoch))
         self.t = clocks()
 
 if device.type == "cuda":
@@ -123,7 +147,7 @@ trainer.fit(model, ds, observer=obs)
 ceil = obs.ceiling_s[1:]  # the first one warms the ceiling up
 peak = (torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda"
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-print(json.dumps({"model": mid, "name": entry.name, "input": f"{spec.frames}x{spec.size}x{spec.size}",
+print(json.dumps({"model": mid, "name": entry.name, "input": f"{spec.frames}x{spec.size}x{spec.size}", "clips": n_clips,
                   "batch": cfg.batch_size, "accum": accum, "workers": trainer.workers,
                   "channels_last": channels_last, "peak_mb": peak,
                   **{f"{who}_{clock}": n_clips / float(np.min(np.array(times)[:, k]))
@@ -132,9 +156,9 @@ print(json.dumps({"model": mid, "name": entry.name, "input": f"{spec.frames}x{sp
 """
 
 
-def child(mid: str, preset: str, device: str, clips: int, repeats: int, workers: int) -> dict | str:
-    out = subprocess.run([sys.executable, "-c", CHILD, mid, preset, device, str(clips), str(repeats), str(workers)],
-                         capture_output=True, text=True)
+def child(mid: str, preset: str, device: str, clips: int, repeats: int, workers: int, unit_s: float) -> dict | str:
+    out = subprocess.run([sys.executable, "-c", CHILD, mid, preset, device, str(clips), str(repeats), str(workers),
+                          str(unit_s)], capture_output=True, text=True)
     if out.returncode != 0:
         return (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -149,7 +173,8 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     ap.add_argument("--models", default=",".join(e.id for e in list_models("deep")))
     ap.add_argument("--preset", default=None, help="smoke (default on CPU) or full (default on CUDA)")
-    ap.add_argument("--clips", type=int, default=None, help="clips per epoch (default 128 smoke, 256 full)")
+    ap.add_argument("--clips", type=int, default=None, help="most clips per epoch (default 128 smoke, 512 full)")
+    ap.add_argument("--unit-s", type=float, default=1.0, help="model seconds per timed epoch (sets the clips)")
     ap.add_argument("--repeats", type=int, default=5, help="timed trainer epochs and ceiling runs per model")
     ap.add_argument("--workers", type=int, default=-1, help="loader workers (default: the trainer's default)")
     ap.add_argument("--clock", choices=("wall", "cpu"), default=None,
@@ -161,17 +186,17 @@ def main() -> None:
     except Exception as exc:  # one line, no traceback
         sys.exit(f"error: {exc}")
     preset = args.preset or ("full" if device.type == "cuda" else "smoke")
-    clips = args.clips or (128 if preset == "smoke" else 256)
+    clips = args.clips or (128 if preset == "smoke" else 512)
     clock = args.clock or ("cpu" if device.type == "cpu" and args.workers <= 0 else "wall")
     if clock == "cpu" and args.workers > 0:
         sys.exit("error: --clock cpu cannot see loader workers' time; use --clock wall with --workers")
-    print(f"training speed on {device}, {preset} presets, {clips} clips per epoch, best of {args.repeats}, "
-          f"{clock} clock")
-    print(f"{'id':<4} {'model':<22} {'input':>10} {'batch':>6} {'wk':>3} {'trainer/s':>10} {'ceiling/s':>10} "
-          f"{'ratio':>6} {'peak MB':>8}")
+    print(f"training speed on {device}, {preset} presets, epochs of ~{args.unit_s:g} s of model time "
+          f"(<= {clips} clips), best of {args.repeats}, {clock} clock")
+    print(f"{'id':<4} {'model':<22} {'input':>10} {'batch':>6} {'clips':>5} {'wk':>3} {'trainer/s':>10} "
+          f"{'ceiling/s':>10} {'ratio':>6} {'peak MB':>8}")
     ratios = []
     for mid in args.models.split(","):
-        r = child(mid.strip(), preset, args.device, clips, args.repeats, args.workers)
+        r = child(mid.strip(), preset, args.device, clips, args.repeats, args.workers, args.unit_s)
         if isinstance(r, str):
             print(f"{mid:<4} failed: {r}")
             ratios.append(0.0)  # a model that cannot train has no speed
@@ -180,7 +205,7 @@ def main() -> None:
         ratio = r["trainer"] / r["ceiling"]
         ratios.append(ratio)
         batch = f"{r['batch']}x{r['accum']}" if r["accum"] > 1 else str(r["batch"])
-        print(f"{r['model']:<4} {r['name'][:22]:<22} {r['input']:>10} {batch:>6} {r['workers']:>3} "
+        print(f"{r['model']:<4} {r['name'][:22]:<22} {r['input']:>10} {batch:>6} {r['clips']:>5} {r['workers']:>3} "
               f"{r['trainer']:>10.1f} {r['ceiling']:>10.1f} {ratio:>6.2f} {r['peak_mb']:>8.0f}", flush=True)
     print(f"min trainer/ceiling ratio: {min(ratios):.2f}")
 
