@@ -6,7 +6,12 @@ import torch
 from test_trainer import Blobs, TinyNet
 
 from fvc.models import create_model
-from fvc.training.device import default_deterministic, default_workers, is_conv3d, uses_channels_last
+from fvc.training.device import (
+    default_deterministic,
+    default_workers,
+    is_conv3d,
+    uses_channels_last,
+)
 from fvc.training.events import TrainObserver
 from fvc.training.loader import worker_init
 from fvc.training.trainer import TrainConfig, Trainer

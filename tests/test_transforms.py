@@ -12,7 +12,6 @@ from fvc.training.clips import FLOW_BOUND, ClipSpec, build_clip_cache, clip_tabl
 from fvc.training.dataset import ClipAug, ClipDataset, collate_clips
 from fvc.training.device import resolve_device
 from fvc.training.loader import DeviceBatches, make_loader
-from fvc.training.transforms import ClipTransform
 
 AUG = ClipAug(hflip=0.5, brightness=0.2, contrast=0.2)
 

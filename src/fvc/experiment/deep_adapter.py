@@ -22,8 +22,8 @@ from sklearn.model_selection import GroupShuffleSplit
 from ..errors import InputError
 from ..models import ModelEntry
 from ..models.saved import ModelCard, save_deep_model
-from ..training.clips import ClipCache, build_clip_cache, clip_table, failed_videos
 from ..training import distributed
+from ..training.clips import ClipCache, build_clip_cache, clip_table, failed_videos
 from ..training.dataset import ClipDataset
 from ..training.device import resolve_device
 from ..training.events import TrainObserver

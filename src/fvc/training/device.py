@@ -33,7 +33,7 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
         raise InputError("--device", f"'{s}' asked for but torch sees no CUDA GPU; {CUDA_HELP}")
     n = torch.cuda.device_count()
     if m.group(1) is None:
-        idx = int(os.environ.get("LOCAL_RANK", 0))
+        idx = int(os.environ.get("LOCAL_RANK", "0"))
     else:
         idx = int(m.group(1))
     if idx >= n:

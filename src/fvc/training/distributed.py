@@ -42,12 +42,12 @@ def env_world_size() -> int:
 def current(device_type: str = "cpu", required: bool = False) -> Dist:
     """This process's place in the run, initialising the group from torchrun's environment when needed."""
     if dist.is_available() and dist.is_initialized():
-        return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+        return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
     if env_world_size() > 1:
         if not dist.is_available():
             raise InputError("--ddp", "this torch build has no torch.distributed")
         dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
-        return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+        return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
     if required:
         raise InputError("--ddp", f"needs several processes (WORLD_SIZE is {env_world_size()}); {TORCHRUN_HELP}")
     return Dist()

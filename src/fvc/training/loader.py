@@ -23,6 +23,7 @@ from .distributed import Dist
 from .transforms import LABEL_KEYS, ClipTransform
 
 PREFETCH = 4  # batches per worker kept ready
+SINGLE = Dist()  # one process
 
 
 def worker_init(worker_id: int) -> None:
@@ -34,7 +35,7 @@ def worker_init(worker_id: int) -> None:
 
 
 def make_loader(ds: Dataset, batch_size: int, train: bool, seed: int, workers: int, device: torch.device,
-                d: Dist = Dist(), generator: torch.Generator | None = None) -> DataLoader:
+                d: Dist = SINGLE, generator: torch.Generator | None = None) -> DataLoader:
     sampler = DistributedSampler(ds, num_replicas=d.world, rank=d.rank, shuffle=train, seed=seed, drop_last=False)
     return DataLoader(
         ds, batch_size=batch_size, sampler=sampler, generator=generator, drop_last=False, num_workers=workers,
@@ -48,7 +49,7 @@ class DeviceBatches:
     ``label`` and ``row`` stay on the CPU. Float batches (datasets without a transform) are only moved."""
 
     def __init__(self, loader: DataLoader, device: torch.device, transform: ClipTransform | None = None,
-                 train: bool = False, generator: torch.Generator | None = None, d: Dist = Dist(),
+                 train: bool = False, generator: torch.Generator | None = None, d: Dist = SINGLE,
                  channels_last: bool = False):
         self.loader, self.device, self.transform = loader, device, transform
         self.train, self.generator, self.dist, self.channels_last = train, generator, d, channels_last

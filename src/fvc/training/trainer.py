@@ -34,7 +34,12 @@ from torch.utils.data import Dataset
 from ..errors import InputError
 from . import distributed
 from .checkpoints import CheckpointManager
-from .device import default_deterministic, default_workers, resolve_device, uses_channels_last
+from .device import (
+    default_deterministic,
+    default_workers,
+    resolve_device,
+    uses_channels_last,
+)
 from .events import TrainObserver
 from .loader import DeviceBatches, make_loader
 from .train_config import TrainConfig
