@@ -2,8 +2,8 @@
 
 Items are dicts so models with extra inputs (flow, valid extent) share one
 trainer: ``clip`` (T,H,W,3 uint8, a view of the cache), ``label`` (float),
-``row`` and, when the cache has them, ``flow`` (T,H,W,2 uint8) and ``valid``
-(h, w). Normalisation and augmentation happen on the device, batched, in
+``row`` (int) and, when the cache has them, ``flow`` (T,H,W,2 uint8) and
+``valid`` (h, w). Normalisation and augmentation happen on the device, batched, in
 :class:`~.transforms.ClipTransform`, which the dataset carries as ``transform``.
 """
 
@@ -51,29 +51,32 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, i: int) -> dict:
         r = int(self.rows[i])
         flow = self.cache.flow[r] if self.cache.flow is not None else None
         item = clip_item(self.cache.clips[r], flow, *(int(v) for v in self.valid[i]), self.varaspect)
-        item["label"] = torch.tensor(self.labels[i])
-        item["row"] = torch.tensor(r)
+        item["label"] = float(self.labels[i])  # plain numbers: collate makes one tensor per batch
+        item["row"] = r
         return item
 
 
-def clip_item(clip_u8: np.ndarray, flow_u8: np.ndarray | None, vh: int, vw: int,
-              varaspect: bool) -> dict[str, torch.Tensor]:
+def clip_item(clip_u8: np.ndarray, flow_u8: np.ndarray | None, vh: int, vw: int, varaspect: bool) -> dict:
     """uint8 (T,H,W,3) clip [+ (T,H,W,2) flow] -> an item of uint8 tensors (no copy of the pixels)."""
     item = {"clip": torch.from_numpy(np.ascontiguousarray(clip_u8))}
     if flow_u8 is not None:
         item["flow"] = torch.from_numpy(np.ascontiguousarray(flow_u8))
     if varaspect:
-        item["valid"] = torch.tensor([vh, vw])
+        item["valid"] = (vh, vw)
     return item
 
 
-def collate_clips(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Stack items (uint8 stays uint8: the float batch is made on the device)."""
-    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+def collate_clips(items: list[dict]) -> dict[str, torch.Tensor]:
+    """Stack tensors (uint8 stays uint8: the float batch is made on the device); numbers become one tensor."""
+    out = {}
+    for k, first in items[0].items():
+        vals = [it[k] for it in items]
+        out[k] = torch.stack(vals) if isinstance(first, torch.Tensor) else torch.tensor(vals)
+    return out
 
 
 def clip_batch(clips: np.ndarray, flow: np.ndarray | None, vh: int, vw: int, varaspect: bool) -> dict[str, torch.Tensor]:

@@ -41,6 +41,14 @@ class ClipTransform:
         self.std = tuple(float(s) for s in std)
         self.varaspect = varaspect
         self.aug = aug if aug is not None else ClipAug()
+        self._stats: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def stats(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, 1/std) as (1,3,1,1,1) tensors on ``device``, made once per device."""
+        if device not in self._stats:
+            self._stats[device] = (torch.tensor(self.mean, device=device).view(1, 3, 1, 1, 1),
+                                   torch.tensor([1.0 / v for v in self.std], device=device).view(1, 3, 1, 1, 1))
+        return self._stats[device]
 
     def draws(self, n: int, generator: torch.Generator | None, shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
         """(n, 3) uniform draws (flip, brightness, contrast) for this rank's clips of a global batch.
@@ -68,8 +76,7 @@ class ClipTransform:
         src = u8.permute(0, 4, 1, 2, 3)  # (B,3,T,H,W) view with channels_last_3d strides
         layout = torch.channels_last_3d if channels_last else torch.contiguous_format
         clip = torch.empty(src.shape, device=device, memory_format=layout).copy_(src)
-        inv_std = torch.tensor([1.0 / v for v in self.std], device=device).view(1, 3, 1, 1, 1)
-        mean = torch.tensor(self.mean, device=device).view(1, 3, 1, 1, 1)
+        mean, inv_std = self.stats(device)
         if train:
             scale, shift = self._augment(clip, flow, self.draws(b, generator, shard), widths, full, device)
             clip.mul_(scale).add_(shift).clamp_(0, 1)
