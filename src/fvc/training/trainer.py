@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -172,8 +173,6 @@ class Trainer:
         prev = (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads(), cudnn.benchmark,
                 cudnn.deterministic)
         if self.deterministic and self.device.type == "cuda":
-            import os
-
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
         torch.use_deterministic_algorithms(self.deterministic, warn_only=True)
         cudnn.benchmark, cudnn.deterministic = not self.deterministic, self.deterministic
