@@ -74,7 +74,7 @@ def test_varaspect_keeps_content_and_extent(ws):
     f0 = cache.clips[int(cache.index.set_index("video_id").loc["f0", "row"])]
     assert f0[:, 18:].max() == 0 and f0[:, :18].max() > 0  # picture top-left, padding below
     ds = ClipDataset(cache, train=False)
-    batch = collate_clips([ds[0], ds[1]])
+    batch = ds.transform(collate_clips([ds[0], ds[1]]), torch.device("cpu"))
     assert batch["clip"].shape[-2:] == tuple(int(v) for v in batch["valid"].max(0).values)
 
 
@@ -87,22 +87,22 @@ def test_flow_cached_and_meaningful(ws):
     moved = np.roll(img, 2, axis=1)
     fx = flow_to_float(farneback_uint8(img, moved))[8:-8, 8:-8, 0]
     assert 1.0 < float(np.median(fx)) < 3.0  # content moved two pixels right
-    item = ClipDataset(cache, train=False)[0]
-    assert item["flow"].shape == (2, 4, 24, 24) and item["flow"].abs().max() <= 1.0
+    ds = ClipDataset(cache, train=False)
+    batch = ds.transform(collate_clips([ds[0]]), torch.device("cpu"))
+    assert batch["flow"].shape == (1, 2, 4, 24, 24) and batch["flow"].abs().max() <= 1.0
 
 
 def test_dataset_items_and_seeded_aug(ws):
     cache = build_clip_cache(clip_table(ws), ClipSpec(frames=6, size=24), ws.cache_dir / "clips", ws)
     ds = ClipDataset(cache, train=True, aug=ClipAug(hflip=1.0, brightness=0.2, contrast=0.2))
-    torch.manual_seed(3)
-    a = ds[0]
-    torch.manual_seed(3)
-    b = ds[0]
-    assert a["clip"].shape == (3, 6, 24, 24) and a["clip"].dtype == torch.float32
+    cpu = torch.device("cpu")
+    a = ds.transform(collate_clips([ds[0]]), cpu, train=True, generator=torch.Generator().manual_seed(3))
+    b = ds.transform(collate_clips([ds[0]]), cpu, train=True, generator=torch.Generator().manual_seed(3))
+    assert a["clip"].shape == (1, 3, 6, 24, 24) and a["clip"].dtype == torch.float32
     torch.testing.assert_close(a["clip"], b["clip"])
-    plain = ClipDataset(cache, train=False)[0]["clip"]
+    plain = ds.transform(collate_clips([ds[0]]), cpu)["clip"]
     assert not torch.allclose(a["clip"], plain)
-    assert float(a["label"]) in (0.0, 1.0)
+    assert float(ds[0]["label"]) in (0.0, 1.0)
 
 
 def test_cache_pickles_by_path(ws):

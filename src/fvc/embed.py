@@ -105,16 +105,15 @@ def video_embedding(fb: FrozenBackbone, path: Path, box=None, device: str = "cpu
     """One video's embedding row (mean and std over its clips) and its clip count."""
     import torch  # heavy: only here, where a backbone runs (training.dataset and .embeddings import it too)
 
-    from .training.dataset import collate_clips, make_item
+    from .training.dataset import clip_batch
     from .training.embeddings import clip_embeddings, pool_videos
+    from .training.transforms import ClipTransform
 
     dc = fb.data
     clips, flow, (vh, vw) = decode_clips(path, dc.clip, box)
-    mean = torch.tensor(dc.mean).view(3, 1, 1, 1)
-    std = torch.tensor(dc.std).view(3, 1, 1, 1)
-    items = [make_item(clips[k], None if flow is None else flow[k], vh, vw, dc.clip.mode == "varaspect", mean, std)
-             for k in range(len(clips))]
-    feats, _ = clip_embeddings(fb.model, [collate_clips(items)], device)
+    varaspect = dc.clip.mode == "varaspect"
+    batch = ClipTransform(dc.mean, dc.std, varaspect)(clip_batch(clips, flow, vh, vw, varaspect), torch.device(device))
+    feats, _ = clip_embeddings(fb.model, [batch], device)
     return pool_videos(feats, ["v"] * len(feats)).iloc[0], len(feats)
 
 

@@ -145,19 +145,18 @@ class Predictor:
         (explanations score short stretches), everything else stays the card's."""
         import torch  # heavy: only deep models need it (training.dataset imports it too)
 
-        from .training.dataset import collate_clips, make_item
+        from .training.dataset import clip_batch
+        from .training.transforms import ClipTransform
 
         spec = self.data.clip if clips_per_video is None else replace(self.data.clip, clips_per_video=clips_per_video)
         g = geometry
         box = content_box(g.size, g.size, g.width, g.height)
         clips, flow, (vh, vw) = decode_clips(scaled, spec, box)
-        mean = torch.tensor(self.data.mean).view(3, 1, 1, 1)
-        std = torch.tensor(self.data.std).view(3, 1, 1, 1)
         varaspect = spec.mode == "varaspect"
-        items = [make_item(clips[k], None if flow is None else flow[k], vh, vw, varaspect, mean, std)
-                 for k in range(len(clips))]
+        batch = ClipTransform(self.data.mean, self.data.std, varaspect)(  # the trainer's path: uint8 -> device
+            clip_batch(clips, flow, vh, vw, varaspect), torch.device(self.device))
         n = count_frames(scaled)
-        return ClipInputs(collate_clips(items), clips, clip_indices(n, spec.frames, spec.clips_per_video), n)
+        return ClipInputs(batch, clips, clip_indices(n, spec.frames, spec.clips_per_video), n)
 
     def clip_logits(self, inputs: ClipInputs) -> np.ndarray:
         """One logit per clip (no gradients)."""

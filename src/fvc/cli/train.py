@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from ..errors import InputError
 from ._common import AddressOpt, ExecutorOpt, WaitOpt, WorkspaceOpt, console, console_err, open_workspace, print_table
@@ -28,6 +30,10 @@ def train(
     executor: ExecutorOpt = "local",
     address: AddressOpt = None,
     members: Annotated[str | None, typer.Option("--members", help="Ensemble (--model ens): comma-separated member ids, e.g. 5beta-cat,5d.")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="Deep models: auto (CUDA when present, default), cpu, cuda or cuda:N.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=0, help="Deep models: loader workers (default: cores - 1 on CUDA, 0 on CPU).")] = None,
+    ddp: Annotated[bool, typer.Option("--ddp", help="Deep models: data parallel over the processes torchrun started (torchrun --nproc-per-node N -m fvc.cli train ... --ddp).")] = False,
+    deterministic: Annotated[bool, typer.Option("--deterministic", help="Deep models: bit-exact kernels (the CPU default; on CUDA it costs cudnn.benchmark and the fastest kernels).")] = False,
 ) -> None:
     """Cross-validate models on the grouped folds; write results/<model>/ and the final model.
 
@@ -36,11 +42,12 @@ def train(
     from ..orchestration.executors import executor_for
 
     runner = executor_for(executor, address)  # an unknown executor or a missing extra: before taking the lock
-    ws, cfg = open_workspace(workspace, lock=True, wait=wait)  # before the heavy imports: a busy workspace says so at once
+    main = int(os.environ.get("RANK", "0") or 0) == 0  # under torchrun rank 0 holds the lock and writes
+    ws, cfg = open_workspace(workspace, lock=main, wait=wait, save=main)  # before the heavy imports: a busy workspace says so at once
     from ..experiment import RunConfig, default_run_config, run_experiment
     from ..experiment.observers import build_observers
     from ..experiment.run_config import check_fold_count
-    from ..models import resolve_models
+    from ..models import get_model, resolve_models
 
     if (model is None) == (config is None):
         raise InputError("fvc train", "give exactly one of --model ID and --config run.yaml")
@@ -59,17 +66,26 @@ def train(
             entries = [e for e in entries if not missing[e.id]]
         if members is not None and any(e.family != "ensemble" for e in entries):
             raise InputError("--members", "is for the ensemble only: --model ens --members 5a,5d")
-        rcs = [default_run_config(e.id, preset=preset, seed=seed, folds=fold or None, params=_params(e, no_pretrained, members))
-               for e in entries]
+        rcs = [default_run_config(e.id, preset=preset, seed=seed, folds=fold or None,
+                                  params=_params(e, no_pretrained, members, deterministic)) for e in entries]
         if not rcs:
             raise InputError("--model", f"'{model}' selects no model; see 'fvc models'")
+    if any(get_model(rc.model).family != "features" for rc in rcs):
+        from ..training.device import resolve_device
+
+        asked = device or rcs[0].device
+        used = resolve_device(asked)  # an absent device: one-line error before any work
+        if asked == "auto" and main:
+            console_err.print(f"device: {used} (auto)", highlight=False)
+    rcs = [_runtime(rc, device, workers, ddp) for rc in rcs]
     if folds is not None:
         check_fold_count(ws, folds)
     if save_config is not None:
         if len(rcs) != 1:
             raise InputError("--save-config", "needs a single model")
         rcs[0].save(save_config)
-    observers = build_observers(ws, tracking=not no_tracking, tracking_uri=tracking_uri, console=console_err)
+    observers = build_observers(ws, tracking=not no_tracking and main, tracking_uri=tracking_uri, console=console_err,
+                                holds_lock=main)
     if runner is not None:  # folds as tasks on the executor, gathered here (one MLflow parent per model)
         results = runner.train(ws, cfg, rcs, observers, force=force)
     else:
@@ -82,14 +98,31 @@ def train(
         console.print(f"{r.model_id} -> {r.result_dir}")
 
 
-def _params(entry, no_pretrained: bool, members: str | None) -> dict | None:
-    """Run-config params from the flags: no weights for deep models and 5f-5j backbones, the ensemble's members."""
+def _params(entry, no_pretrained: bool, members: str | None, deterministic: bool = False) -> dict | None:
+    """Run-config params from the flags: no weights for deep models and 5f-5j backbones, the ensemble's members,
+    bit-exact training for deep models."""
     params: dict = {}
     if no_pretrained and entry.family in ("deep", "embedding"):
         params["weights"] = None
+    if deterministic and entry.family in ("deep", "embedding"):
+        params["deterministic"] = True
     if members is not None:
         params["members"] = [m.strip() for m in members.split(",") if m.strip()]
     return params or None
+
+
+def _runtime(rc, device: str | None, workers: int | None, ddp: bool):
+    """The run config with the command line's device, workers and --ddp (none of them changes its hash)."""
+    update = {k: v for k, v in (("device", device), ("workers", workers)) if v is not None}
+    if ddp:
+        update["ddp"] = True
+    if not update:
+        return rc
+    try:
+        return type(rc).model_validate({**rc.model_dump(), **update})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(f"--{first['loc'][0]}", f"{first['msg']} (got '{first['input']}')") from exc
 
 
 def register(app: typer.Typer) -> None:

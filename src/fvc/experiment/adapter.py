@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..config import stable_hash
 from ..models.saved import ModelCard
+from ..training.distributed import is_main_process
 from ..training.events import TrainObserver
 from ..training.metrics import json_safe
 from ..workspace import Workspace, atomic_path, atomic_write_text
@@ -91,7 +92,8 @@ def run_fold(adapter: FamilyAdapter, data: ExperimentData, k: int, fold_dir: Pat
     test = np.flatnonzero(data.folds == k)
     fitted, record = adapter.fit_fold(k, train, fold_dir, obs)
     pred = adapter.predict_fold(fitted, test, record)
-    with atomic_path(done) as tmp:
-        pred.to_parquet(tmp, index=False)
-    atomic_write_text(record_path, json.dumps(json_safe(record), indent=1))  # written last: marks the fold done
+    if is_main_process():  # data parallel: every rank computed the fold, rank 0 writes it
+        with atomic_path(done) as tmp:
+            pred.to_parquet(tmp, index=False)
+        atomic_write_text(record_path, json.dumps(json_safe(record), indent=1))  # written last: marks the fold done
     return pred, record, done

@@ -22,11 +22,13 @@ from sklearn.model_selection import GroupShuffleSplit
 from ..errors import InputError
 from ..models import ModelEntry
 from ..models.saved import ModelCard, save_deep_model
+from ..training import distributed
 from ..training.clips import ClipCache, build_clip_cache, clip_table, failed_videos
 from ..training.dataset import ClipDataset
+from ..training.device import resolve_device
 from ..training.events import TrainObserver
 from ..training.train_config import TrainConfig
-from ..training.trainer import Trainer, predict_logits, seed_everything
+from ..training.trainer import Trainer, seed_everything
 from ..workspace import Workspace
 from .adapter import META_COLUMNS, ExperimentData
 from .run_config import RunConfig
@@ -65,8 +67,10 @@ class DeepAdapter:
         self.data_config = entry.data_config(self.resolved)
         self.source = self.data_config.source
         self.tables = [self.source, "splits"]
-        self.tcfg = TrainConfig.from_dict({**self.resolved["train"], "seed": rc.seed})
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        workers = {} if rc.workers is None else {"num_workers": rc.workers}
+        self.tcfg = TrainConfig.from_dict({**self.resolved["train"], "seed": rc.seed, **workers})
+        self.device = resolve_device(rc.device)
+        distributed.current(self.device.type, required=rc.ddp)  # joins torchrun's group; --ddp without it: error
         self.cache: ClipCache | None = None
         self.backbone_state: dict[str, torch.Tensor] | None = None
 
@@ -134,8 +138,7 @@ class DeepAdapter:
 
     def predict_fold(self, fitted: Any, test: np.ndarray, record: dict) -> pd.DataFrame:
         """Per-video mean fake probability over its clips."""
-        trainer = Trainer(self.tcfg, self.device)
-        logits, _, got_rows = predict_logits(fitted, trainer.loader(self._dataset(test, False), False), trainer.device)
+        logits, _, got_rows = Trainer(self.tcfg, self.device).predict(fitted, self._dataset(test, False))
         idx = self.cache.index.set_index("row").loc[got_rows].reset_index()
         idx["prob"] = _sigmoid(logits.astype(np.float64))
         out = idx.groupby(["video_id", "source_video_id", "label"], sort=True)["prob"].mean().reset_index()

@@ -59,7 +59,8 @@ class EmbeddingAdapter:
         self.grid = rc.grid or dict(self.resolved.get("grid", {}))
         # The backbone's own run: what `fvc train --model <backbone>` with these settings would run.
         self.backbone_rc = default_run_config(self.backbone.id, preset=rc.preset, seed=rc.seed, folds=rc.folds,
-                                              params=self.backbone_params or None)
+                                              params=self.backbone_params or None, device=rc.device,
+                                              workers=rc.workers, ddp=rc.ddp)
         self.deep = DeepAdapter(self.backbone, ws, self.backbone_rc)
         self.tables = list(self.deep.tables)
         self.frozen = None

@@ -51,7 +51,8 @@ class EnsembleAdapter:
         for mid in self.member_ids:
             m = get_model(mid)
             preset = rc.preset if rc.preset in m.presets else m.default_preset
-            mrc = default_run_config(mid, preset=preset, seed=rc.seed, folds=rc.folds)
+            mrc = default_run_config(mid, preset=preset, seed=rc.seed, folds=rc.folds, device=rc.device,
+                                     workers=rc.workers, ddp=rc.ddp)
             self.members.append(Member(m, mrc, make_adapter(m, ws, mrc)))
         self.tables = sorted({t for mem in self.members for t in mem.adapter.tables})
 

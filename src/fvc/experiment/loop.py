@@ -25,6 +25,7 @@ from ..features.extract import feature_columns
 from ..models import ModelEntry, get_model
 from ..models.saved import ModelCard
 from ..models.training_summary import summarize
+from ..training.distributed import is_main_process, sync_processes
 from ..training.events import CompositeObserver, TrainObserver
 from ..workspace import Workspace
 from .adapter import ExperimentData, FamilyAdapter, cv_run_dir, run_fold
@@ -46,7 +47,11 @@ def make_adapter(entry: ModelEntry, ws: Workspace, rc: RunConfig) -> FamilyAdapt
 
 def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list[TrainObserver] | None = None,
                    force: bool = False) -> CVResult:
-    """Grouped CV of one model, then the final refit; results under ``results/<id>/``."""
+    """Grouped CV of one model, then the final refit; results under ``results/<id>/``.
+
+    Data parallel (torchrun): every rank runs this loop in step; rank 0 alone writes files.
+    """
+    main = is_main_process()
     entry = get_model(rc.model)
     entry.preset(rc.preset, rc.params)  # unknown preset or parameter: fail before reading any table
     obs = CompositeObserver(observers or [])
@@ -55,8 +60,9 @@ def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list
     run_dir, _, tables = cv_run_dir(ws, entry.id, rc, adapter)
     fingerprint = stable_hash(tables)
     folds = _check_folds(ws, data, rc)
-    if force and run_dir.exists():
+    if force and run_dir.exists() and main:
         shutil.rmtree(run_dir)
+    sync_processes()  # no rank looks for finished folds before rank 0 cleared them
     obs.on_run_start(entry.id, rc, fingerprint, tables)
     try:
         oof_parts, records = [], []
@@ -88,11 +94,11 @@ def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list
                              cv={"roc_auc": summary["mean"].get("roc_auc"), "roc_auc_std": summary["std"].get("roc_auc"),
                                  "log_loss": summary["mean"].get("log_loss"), "n_folds": len(folds)},
                              training_summary=training_videos_summary(ws, data))
-            final_path = adapter.save_final(final, rdir, card)
+            final_path = adapter.save_final(final, rdir, card) if main else None
         arts = save_cv_result(ws, summary, oof[["video_id", "source_video_id", "fold", "label", "prob"]], rc,
-                              final_path)
+                              final_path) if main else {}
         imp = adapter.importance(records, final)
-        if imp is not None:
+        if imp is not None and main:
             arts["feature_importance"] = write_importance(ws, entry.id, imp)
         result = CVResult(model_id=entry.id, config_hash=rc.hash(), fold_metrics=summary["folds"],
                           mean=summary["mean"], std=summary["std"], oof=oof, n_failed_videos=len(data.failed_ids),

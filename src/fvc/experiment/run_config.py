@@ -19,6 +19,9 @@ from ..models import get_model
 from ..workspace import Workspace, atomic_write_text
 
 
+RUNTIME_FIELDS = ("device", "workers", "ddp")  # decide the speed of a run, not its result
+
+
 class RunConfig(BaseModel):
     """Everything that decides a training run's result (not where it is logged)."""
 
@@ -37,6 +40,11 @@ class RunConfig(BaseModel):
     video_level: bool = Field(True, description="Score per source video (mean over augmented copies/clips).")
     threshold: float = 0.5
     refit_final: bool = True
+    # where and how fast deep models train, not what they compute: left out of the hash
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+                        description="Deep models: auto (CUDA when torch sees a GPU), cpu, cuda or cuda:N.")
+    workers: int | None = Field(None, ge=0, description="Deep models: loader workers; None = cores - 1 on CUDA, 0 on CPU.")
+    ddp: bool = Field(False, description="Deep models: data parallel over the processes torchrun started.")
 
     @field_validator("feature_stages")
     @classmethod
@@ -47,7 +55,7 @@ class RunConfig(BaseModel):
         return sorted(set(v))
 
     def hash(self) -> str:
-        return stable_hash(self.model_dump(mode="json"))
+        return stable_hash(self.model_dump(mode="json", exclude=set(RUNTIME_FIELDS)))
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

@@ -23,13 +23,14 @@ class TrainConfig:
     monitor: str = "val_loss"  # val_loss | val_auc
     patience: int = 3
     seed: int = 42
-    num_workers: int = 0
-    deterministic: bool = True
+    num_workers: int | None = None  # loader workers; None = cores - 1 on CUDA, 0 on CPU
+    deterministic: bool | None = None  # bit-exact kernels; None = true on CPU, false on CUDA (cudnn.benchmark)
     keep_last: int = 2
     class_balance: bool = True  # pos_weight = n_neg / n_pos
     max_batches_per_epoch: int | None = None
     num_threads: int | None = None  # torch intra-op threads; 1 is fastest for tiny smoke tensors on busy CPUs
     grad_checkpointing: bool = False  # recompute activations in backward: less memory, more time (transformers)
+    compile: bool = False  # torch.compile the training forward/backward (pays a compile on the first batches)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
@@ -46,6 +47,10 @@ class TrainConfig:
 
     @property
     def accum_steps(self) -> int:
+        return self.accum_steps_for(1)
+
+    def accum_steps_for(self, world: int) -> int:
+        """Micro-batches per optimizer step; ``effective_batch_size`` counts clips over all data-parallel ranks."""
         if not self.effective_batch_size:
             return 1
-        return max(1, self.effective_batch_size // self.batch_size)
+        return max(1, self.effective_batch_size // (self.batch_size * world))

@@ -1,17 +1,25 @@
-"""One training loop for every torch model, with exact resume.
+"""One training loop for every torch model, with exact resume, on one device or data parallel.
 
 AdamW with separate learning rates for a pretrained backbone and the new
 head, cosine schedule with linear warm-up, gradient clipping and
 accumulation, autocast on CUDA only, early stopping with patience, and a
 checkpoint every epoch holding everything needed to continue bit for bit:
 model, optimizer, scheduler, grad scaler, and the python / numpy / torch /
-data-loader RNG states.
+data-loader / augmentation RNG states.
+
+Clips reach the device as uint8 and become model inputs there
+(:mod:`.transforms`); on CUDA the trainer runs bf16 autocast,
+``channels_last_3d`` for 3D convolutions and ``cudnn.benchmark`` unless the
+run asks to be deterministic. Under ``torchrun`` (or an initialised process
+group, e.g. Ray Train) the same loop runs DDP with a ``DistributedSampler``;
+rank 0 alone writes checkpoints and reports epochs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,15 +29,22 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import Dataset
 
 from ..errors import InputError
+from . import distributed
 from .checkpoints import CheckpointManager
-from .dataset import collate_clips
+from .device import (
+    default_deterministic,
+    default_workers,
+    resolve_device,
+    uses_channels_last,
+)
 from .events import TrainObserver
+from .loader import DeviceBatches, make_loader
 from .train_config import TrainConfig
-
-LABEL_KEYS = ("label", "row")
+from .transforms import LABEL_KEYS
 
 
 @dataclass
@@ -45,12 +60,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def _worker_init(worker_id: int) -> None:
-    s = torch.initial_seed() % 2**32
-    np.random.seed(s)
-    random.seed(s)
 
 
 def cosine_with_warmup(total_steps: int, warmup_steps: int, min_factor: float) -> Callable[[int], float]:
@@ -92,11 +101,12 @@ def autocast_context(device: torch.device, amp: str):
 
 
 def model_inputs(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """The model's keyword inputs of a batch (a no-op move for batches a DeviceBatches already placed)."""
     return {k: v.to(device) for k, v in batch.items() if k not in LABEL_KEYS}
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def predict_logits(model: nn.Module, loader, device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(logits, labels, cache rows) over a loader, in loader order."""
     model.eval()
     logits, labels, rows = [], [], []
@@ -118,18 +128,35 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
 
 
 class Trainer:
-    """Fits one model on one training set; optional validation set for early stopping."""
+    """Fits one model on one training set; optional validation set for early stopping.
+
+    ``device`` is ``auto|cpu|cuda|cuda:N`` (or a torch device); an absent GPU is an error, not a fallback.
+    """
 
     def __init__(self, cfg: TrainConfig, device: str | torch.device = "cpu"):
         self.cfg = cfg
-        self.device = torch.device(device)
+        self.device = resolve_device(device)  # plain 'cuda' under torchrun = the GPU of LOCAL_RANK
+        self.dist = distributed.current(self.device.type)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        self.workers = cfg.num_workers if cfg.num_workers is not None else default_workers(self.device)
+        self.deterministic = cfg.deterministic if cfg.deterministic is not None else default_deterministic(self.device)
 
-    def loader(self, ds: Dataset, train: bool, generator: torch.Generator | None = None) -> DataLoader:
-        return DataLoader(
-            ds, batch_size=self.cfg.batch_size, shuffle=train, generator=generator, drop_last=False,
-            num_workers=self.cfg.num_workers, collate_fn=collate_clips, worker_init_fn=_worker_init,
-            persistent_workers=False, pin_memory=self.device.type == "cuda",
-        )
+    def loader(self, ds: Dataset, train: bool, generator: torch.Generator | None = None,
+               augment: torch.Generator | None = None, channels_last: bool = False) -> DeviceBatches:
+        """Batches of ``ds`` with model inputs on the device; ``augment`` draws train-time augmentation."""
+        dl = make_loader(ds, self.cfg.batch_size, train, self.cfg.seed, self.workers, self.device, self.dist,
+                         generator)
+        return DeviceBatches(dl, self.device, getattr(ds, "transform", None), train and getattr(ds, "train", True),
+                             augment, self.dist, channels_last)
+
+    def predict(self, model: nn.Module, ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(logits, labels, rows) of every item of ``ds`` in order; ranks share the work, every rank gets all."""
+        return self._predict(model, self.loader(ds, False, channels_last=uses_channels_last(model, self.device)),
+                             len(ds))
+
+    def _predict(self, model: nn.Module, batches: DeviceBatches, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return distributed.gather_interleaved(predict_logits(model, batches, self.device), n, self.dist)
 
     def fit(
         self,
@@ -142,32 +169,42 @@ class Trainer:
         resume: bool = True,
     ) -> FitResult:
         cfg = self.cfg
-        prev_det, prev_threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
-        if cfg.deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
+        cudnn = torch.backends.cudnn
+        prev = (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads(), cudnn.benchmark,
+                cudnn.deterministic)
+        if self.deterministic and self.device.type == "cuda":
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+        torch.use_deterministic_algorithms(self.deterministic, warn_only=True)
+        cudnn.benchmark, cudnn.deterministic = not self.deterministic, self.deterministic
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         try:
             return self._fit(model, train_ds, val_ds, checkpoint_dir, observer, fold, resume)
         finally:
-            torch.use_deterministic_algorithms(prev_det)
-            torch.set_num_threads(prev_threads)
+            torch.use_deterministic_algorithms(prev[0])
+            torch.set_num_threads(prev[1])
+            cudnn.benchmark, cudnn.deterministic = prev[2], prev[3]
 
     def _fit(self, model, train_ds, val_ds, checkpoint_dir, observer, fold, resume) -> FitResult:
-        cfg = self.cfg
+        cfg, d = self.cfg, self.dist
         model.to(self.device)
+        channels_last = uses_channels_last(model, self.device)
+        if channels_last:
+            model.to(memory_format=torch.channels_last_3d)
         if cfg.grad_checkpointing:
             enable = getattr(model, "set_grad_checkpointing", None)
             if enable is None:
                 raise InputError("train.grad_checkpointing", f"{type(model).__name__} has no gradient checkpointing")
             enable(True)  # the model says which of its parts recompute (timm blocks, transformers layers)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        train_loader = self.loader(train_ds, True, gen)
-        val_loader = self.loader(val_ds, False) if val_ds is not None and len(val_ds) else None
+        gen = torch.Generator().manual_seed(cfg.seed)  # loader worker seeds
+        aug = torch.Generator().manual_seed(cfg.seed + 1)  # augmentation draws, three per clip
+        train_loader = self.loader(train_ds, True, gen, aug, channels_last)
+        has_val = val_ds is not None and len(val_ds) > 0
+        val_loader = self.loader(val_ds, False, channels_last=channels_last) if has_val else None  # workers persist
         n_batches = len(train_loader)
         if cfg.max_batches_per_epoch:
             n_batches = min(n_batches, cfg.max_batches_per_epoch)
-        steps_per_epoch = math.ceil(n_batches / cfg.accum_steps)
+        steps_per_epoch = math.ceil(n_batches / cfg.accum_steps_for(d.world))
         total = max(1, steps_per_epoch * cfg.epochs)
         opt = torch.optim.AdamW(param_groups(model, cfg))
         sched = torch.optim.lr_scheduler.LambdaLR(
@@ -192,19 +229,26 @@ class Trainer:
             sched.load_state_dict(state["scheduler"])
             if scaler is not None and state.get("scaler"):
                 scaler.load_state_dict(state["scaler"])
-            self._set_rng(state["rng"], gen)
+            self._set_rng(state["rng"], gen, aug)
             start, bad_epochs = state["epoch"] + 1, state["bad_epochs"]
             res.history, res.best_epoch, res.best_metric = state["history"], state["best_epoch"], state["best_metric"]
             if state.get("stopped"):
                 res.stopped_early = True
                 start = cfg.epochs
         else:
-            seed_everything(cfg.seed)  # dropout and augmentation draws start from the run's seed
+            seed_everything(cfg.seed)  # dropout draws start from the run's seed
+        ddp = (DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+               if d.enabled else None)
+        net = ddp if ddp is not None else model
+        if cfg.compile:
+            net = torch.compile(net)
         for epoch in range(start, cfg.epochs):
-            metrics = self._train_epoch(model, train_loader, n_batches, opt, sched, scaler, amp_ctx, loss_fn)
+            train_loader.sampler.set_epoch(epoch)
+            metrics = self._train_epoch(net, ddp, model, train_loader, n_batches, opt, sched, scaler, amp_ctx,
+                                        loss_fn)
             metrics["lr_head"] = opt.param_groups[-1]["lr"]
-            if val_loader is not None:
-                logits, y, _ = predict_logits(model, val_loader, self.device)
+            if has_val:
+                logits, y, _ = self._predict(model, val_loader, len(val_ds))
                 ok = y >= 0
                 metrics["val_loss"] = float(nn.functional.binary_cross_entropy_with_logits(
                     torch.from_numpy(logits[ok]), torch.from_numpy(y[ok])).item()) if ok.any() else float("nan")
@@ -218,17 +262,20 @@ class Trainer:
                 bad_epochs += 1
             metrics["epoch"] = epoch
             res.history.append(metrics)
-            stop = val_loader is not None and bad_epochs >= cfg.patience
-            if ckpt is not None:
-                ckpt.save(self._state(model, opt, sched, scaler, gen, epoch, bad_epochs, res, stop), epoch,
+            stop = has_val and bad_epochs >= cfg.patience
+            if ckpt is not None and d.is_main:
+                ckpt.save(self._state(model, opt, sched, scaler, gen, aug, epoch, bad_epochs, res, stop), epoch,
                           monitored if math.isfinite(monitored) else None)
-            if observer is not None:
+            distributed.barrier(d)  # no rank runs ahead of the checkpoint it would resume from
+            if observer is not None and d.is_main:
                 observer.on_epoch_end(fold, epoch, metrics)
             if stop:
                 res.stopped_early = True
                 break
-        if ckpt is not None and val_loader is not None and ckpt.best() is not None:
-            model.load_state_dict(ckpt.load(ckpt.best())["model"])  # keep the best epoch's weights
+        if ckpt is not None and has_val:
+            best = CheckpointManager(checkpoint_dir, cfg.keep_last, mode).best()  # re-read: rank 0 wrote it
+            if best is not None:
+                model.load_state_dict(ckpt.load(best)["model"])  # keep the best epoch's weights
         return res
 
     @staticmethod
@@ -239,31 +286,38 @@ class Trainer:
             return True
         return value < best if mode == "min" else value > best
 
-    def _train_epoch(self, model, loader, n_batches, opt, sched, scaler, amp_ctx, loss_fn) -> dict[str, float]:
+    def _train_epoch(self, net, ddp, model, loader, n_batches, opt, sched, scaler, amp_ctx, loss_fn) -> dict[str, float]:
+        """One pass; loss and accuracy are summed on the device (no sync per batch) and over ranks."""
         cfg = self.cfg
         model.train()
         opt.zero_grad(set_to_none=True)
-        total_loss, correct, seen, pending = 0.0, 0, 0, 0
+        total_loss = torch.zeros((), dtype=torch.float64, device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        seen, pending, accum = 0, 0, cfg.accum_steps_for(self.dist.world)
         for i, batch in enumerate(loader):
             if i >= n_batches:
                 break
-            y = batch["label"].to(self.device)
-            with amp_ctx:
-                logits = model(**model_inputs(batch, self.device)).float()
-                loss = loss_fn(logits, y)
+            y = batch["label"].to(self.device, non_blocking=True)
             # the last step of an epoch may hold fewer micro-batches: scale by what it really holds
-            group = min(cfg.accum_steps, n_batches - (i // cfg.accum_steps) * cfg.accum_steps)
-            scaled = loss / group
-            (scaler.scale(scaled) if scaler else scaled).backward()
+            group = min(accum, n_batches - (i // accum) * accum)
+            sync = ddp is None or pending + 1 == group
+            with contextlib.nullcontext() if sync else ddp.no_sync():  # gradients all-reduce on a step only
+                with amp_ctx:
+                    logits = net(**model_inputs(batch, self.device)).float()
+                    loss = loss_fn(logits, y)
+                scaled = loss / group
+                (scaler.scale(scaled) if scaler else scaled).backward()
             pending += 1
-            total_loss += float(loss.item()) * len(y)
-            correct += int(((logits.detach() > 0) == (y == 1)).sum().item())
+            total_loss += loss.detach().double() * len(y)
+            correct += ((logits.detach() > 0) == (y == 1)).sum()
             seen += len(y)
             if pending == group:
                 self._step(model, opt, scaler)
                 sched.step()
                 pending = 0
-        return {"train_loss": total_loss / max(seen, 1), "train_accuracy": correct / max(seen, 1)}
+        loss_sum, n_correct, n_seen = distributed.all_sum([float(total_loss), float(correct), float(seen)],
+                                                          self.dist, self.device)
+        return {"train_loss": loss_sum / max(n_seen, 1), "train_accuracy": n_correct / max(n_seen, 1)}
 
     def _step(self, model, opt, scaler) -> None:
         if scaler is not None:
@@ -277,7 +331,7 @@ class Trainer:
             opt.step()
         opt.zero_grad(set_to_none=True)
 
-    def _state(self, model, opt, sched, scaler, gen, epoch, bad_epochs, res, stopped) -> dict[str, Any]:
+    def _state(self, model, opt, sched, scaler, gen, aug, epoch, bad_epochs, res, stopped) -> dict[str, Any]:
         return {
             "model": model.state_dict(),
             "optimizer": opt.state_dict(),
@@ -296,14 +350,17 @@ class Trainer:
                 "torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
                 "loader": gen.get_state(),
+                "augment": aug.get_state(),
             },
         }
 
     @staticmethod
-    def _set_rng(rng: dict[str, Any], gen: torch.Generator) -> None:
+    def _set_rng(rng: dict[str, Any], gen: torch.Generator, aug: torch.Generator) -> None:
         random.setstate(rng["python"])
         np.random.set_state(rng["numpy"])
         torch.set_rng_state(rng["torch"])
         if rng.get("cuda") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
         gen.set_state(rng["loader"])
+        if rng.get("augment") is not None:
+            aug.set_state(rng["augment"])
