@@ -93,24 +93,32 @@ def test_inner_split_is_grouped():
 
 
 def test_no_fold_model_trains_on_its_test_fold(ws, monkeypatch):
-    """A spy on the trainer records the videos of every training set: a test fold's videos never appear."""
-    seen = []
+    """A spy on the trainer records the videos of every training set and of its early-stopping set: a test
+    fold's videos never appear in either, and the two sets share no cascade group."""
+    seen, vals = [], []
     orig = deep_adapter.Trainer.fit
 
     def spy(self, model, train_ds, val_ds=None, **kw):
         idx = train_ds.cache.index.set_index("row")
         seen.append((kw.get("fold"), set(idx.loc[train_ds.rows, "video_id"])))
+        if val_ds is not None:
+            vals.append((kw.get("fold"), set(idx.loc[val_ds.rows, "video_id"])))
         return orig(self, model, train_ds, val_ds, **kw)
 
     monkeypatch.setattr(deep_adapter.Trainer, "fit", spy)
-    rc = RunConfig(model="5c", preset="smoke", seed=11)
+    rc = RunConfig(model="5c", preset="smoke", seed=11, params={"val_share": 0.25})  # smoke has no early stopping
     res = run_training(ws, FvcConfig(), [rc], observers=[])[0]
     test_videos = {k: set(res.oof.loc[res.oof["fold"] == k, "video_id"]) for k in range(5)}
     folds = [(k, ids) for k, ids in seen if k != -1]
     assert sorted(k for k, _ in folds) == list(range(5))
+    val_of = dict(vals)
+    assert sorted(val_of) == list(range(5)) and all(val_of.values())  # 8 training groups: 2 held out per fold
+    group = dict(zip(ws.read("scaled")["video_id"], ws.read("scaled")["group_id"]))
     for k, ids in folds:
         assert ids and not ids & test_videos[k], f"fold {k} trained on its own test videos"
-        assert ids == set().union(*(test_videos[j] for j in range(5) if j != k))
+        assert not val_of[k] & test_videos[k], f"fold {k} stopped early on its own test videos"
+        assert not {group[v] for v in ids} & {group[v] for v in val_of[k]}, f"fold {k}: a group fit and validated"
+        assert ids | val_of[k] == set().union(*(test_videos[j] for j in range(5) if j != k))
     final = [ids for k, ids in seen if k == -1]
     assert final == [set(res.oof["video_id"])]  # only the final refit sees every video
 
