@@ -186,7 +186,7 @@ def test_unknown_fold_and_missing_table_errors(tmp_path):
     from fvc.errors import InputError
 
     ws = make_ws(tmp_path / "ws", n=40)
-    with pytest.raises(InputError, match="fold"):
+    with pytest.raises(InputError, match=r"fold\(s\) \[7\] not in splits \(have \[0, 1, 2, 3, 4\]\)"):
         _run(ws, folds=[7])
     with pytest.raises(InputError, match="fvc features --stage 4"):
         _run(ws, model="5alpha", feature_stages=[2, 4])

@@ -160,12 +160,14 @@ def test_select_copies_keeps_original_first():
     assert len(select_copies(t, None)) == 5
 
 
-def test_missing_scaled_table_is_one_line_error(tmp_path):
+def test_missing_scaled_table_is_one_line_error(tmp_path, capsys):
     from fvc.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(["train", "-w", str(tmp_path), "--model", "5c", "--preset", "smoke", "--no-tracking"])
     assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "scaled" in err and "fvc scale" in err and "\n" not in err
 
 
 def test_no_pretrained_is_explicit(ws, monkeypatch, tmp_path):
