@@ -113,7 +113,16 @@ def test_eer_is_interpolated_where_the_error_rates_cross():
         pytest.approx(1 / 3)
     # one negative among the positives: FPR 1/2 and FNR 1/2 cross half-way along a ROC segment
     assert equal_error_rate(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9])) == pytest.approx(0.5)
+    # a tie of one negative and two positives at 0.5 is a diagonal ROC segment from (0, 1/3) to (1/2, 1):
+    # FPR - FNR goes from -2/3 to +1/2 along it, so they meet 4/7 of the way, at FPR 2/7
+    assert equal_error_rate(np.array([0, 0, 1, 1, 1]), np.array([0.2, 0.5, 0.5, 0.5, 0.9])) == pytest.approx(2 / 7)
     assert math.isnan(equal_error_rate(np.array([1, 1]), np.array([0.2, 0.9])))
+
+
+def test_no_predicted_fakes_and_a_single_fake():
+    m = binary_metrics([0, 1, 0], [0.1, 0.4, 0.2])  # nothing reaches the threshold: no predicted fake
+    assert (m["precision"], m["recall"], m["f1"]) == (0.0, 0.0, 0.0)
+    assert m["pr_auc"] == pytest.approx(1.0) and m["roc_auc"] == pytest.approx(1.0)  # one fake, ranked first
 
 
 def test_one_class_folds_and_empty_input():
