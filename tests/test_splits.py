@@ -164,3 +164,43 @@ def test_no_swap_of_two_groups_would_balance_the_folds_better(case, folds):
             fc[fold_of[a]] += c[b] - c[a]
             fc[fold_of[b]] += c[a] - c[b]
             assert _imbalance(fc, target) >= base - 1e-9, (case, a, b)
+
+
+def test_cascade_groups_follow_every_link_and_keep_the_index():
+    df = pd.DataFrame({"cascade_id": ["a", "b", "c", "g", "e"],
+                       "cascade_ids": [np.nan, "x", "y,z", "y", "d"]}, index=[10, 11, 12, 13, 14])
+    groups = cascade_groups(df)  # g reaches c through y, the second of c's extra cascades
+    assert groups.name == "group_id" and list(groups.index) == [10, 11, 12, 13, 14]
+    assert groups.tolist() == ["a", "b", "c", "c", "d"]
+
+
+def test_input_errors_name_the_index_table():
+    index = skewed_index()
+    with pytest.raises(InputError, match=r"^index\.parquet: missing column 'label'; re-run 'fvc index'$"):
+        make_splits(index.drop(columns="label"), folds=2)
+    with pytest.raises(InputError, match=r"^index\.parquet: only 3 labelled cascade groups, fewer than 5 folds$"):
+        make_splits(index[index["cascade_id"].isin(["f0", "f1", "r0"])], folds=5)
+    reals_only = index[index["label"] == 0]
+    with pytest.raises(InputError, match=r"^index\.parquet: label 1 has only 0 cascade groups, fewer than 2 folds$"):
+        make_splits(reals_only, folds=2)
+    fakes_only = index[index["label"] == 1]
+    with pytest.raises(InputError, match=r"^index\.parquet: label 0 has only 0 cascade groups, fewer than 2 folds$"):
+        make_splits(fakes_only, folds=2)
+
+
+def test_as_many_mixed_groups_as_folds_is_enough():
+    index = pd.DataFrame({"video_id": list("abcd"), "cascade_id": ["g0", "g0", "g1", "g1"],
+                          "label": pd.array([1, 0, 1, 0], dtype="Int64")})
+    splits = make_splits(index, folds=2, seed=0)
+    assert splits["label"].dtype == "Int64" and list(splits.columns) == ["video_id", "cascade_id", "group_id",
+                                                                         "label", "fold"]
+    assert sorted(splits.groupby("group_id")["fold"].first()) == [0, 1]
+
+
+@pytest.mark.parametrize("label, present, absent", [(1, "fake", "real"), (0, "real", "fake")])
+def test_fold_summary_of_one_label_has_zero_for_the_other(label, present, absent):
+    splits = pd.DataFrame({"video_id": list("abc"), "group_id": ["g1", "g2", "g3"],
+                           "label": pd.array([label] * 3, dtype="Int64"), "fold": [0, 1, 1]})
+    got = fold_summary(splits)
+    assert got[absent].tolist() == [0, 0] and got[present].tolist() == [1, 2] and got["videos"].tolist() == [1, 2]
+    assert got["fake_share"].tolist() == ([1.0, 1.0] if label else [0.0, 0.0])
