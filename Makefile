@@ -44,3 +44,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache build dist
+
+# Mutation testing of the core modules (data/splits.py, training/metrics.py, the CV loop, predict.py) on
+# their fast tests; configured in pyproject.toml [tool.mutmut]. Not part of `make test`: it takes hours on
+# 2 cores (README, "Mutation testing"). MUTANTS narrows it: make mutation MUTANTS='fvc.data.splits*'
+MUTANTS ?=
+.PHONY: mutation
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,dev]"
+	rm -rf mutants
+	FVC_HYPOTHESIS_EXAMPLES=20 nice -n 10 $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/python scripts/mutation_report.py

@@ -84,6 +84,9 @@ def register_test_model(monkeypatch, model_id: str, builder) -> None:
 
 
 def test_preprocessing_and_search_never_see_the_test_fold(tmp_path, monkeypatch):
+    """Every fit (preprocessing included) of the outer folds, their inner searches and the final model's search:
+    no test-fold row reaches one, and each inner search split is grouped, so no cascade group has rows on both
+    sides (2 videos x 2 copies per group here: an ungrouped inner split would cut most groups)."""
     ws = make_ws(tmp_path / "ws", n=60, copies=2)
     FitSpy.log.clear()
     register_test_model(monkeypatch, "spy", lambda *, seed: Pipeline(
@@ -101,6 +104,20 @@ def test_preprocessing_and_search_never_see_the_test_fold(tmp_path, monkeypatch)
     assert len(refits) == 5
     # the final model (after CV) is the only fit allowed to see every row
     assert any(len(ids) == n_rows for f, ids in FitSpy.log if f == "final")
+
+    # inner search folds: the rows of the search's part that a fit did not get are its inner validation rows
+    group_of = dict(zip(rows["video_id"], rows["group_id"]))
+    part = {k: set(rows["video_id"]) - test_ids[k] for k in range(5)} | {"final": set(rows["video_id"])}
+    inner = [(f, ids) for f, ids in FitSpy.log if len(ids) < len(part[f])]
+    assert len(inner) == 6 * 2 * 3  # 5 outer folds + the final model, 2 grid points x 3 inner folds each
+    for f, ids in inner:
+        val = part[f] - ids
+        assert val, f"fold {f}: an inner fit saw its whole search part"
+        shared = {group_of[i] for i in ids} & {group_of[i] for i in val}
+        assert not shared, f"fold {f}: inner validation groups {sorted(shared)[:3]} reached an inner fit"
+    for f in part:  # each row of a search part is inner-validated exactly once per grid point
+        vals = [part[f] - ids for g, ids in inner if g == f]
+        assert sum(len(v) for v in vals) == 2 * len(part[f])
 
 
 def test_fold_models_imputer_statistics_come_from_training_rows(tmp_path, monkeypatch):
@@ -169,7 +186,7 @@ def test_unknown_fold_and_missing_table_errors(tmp_path):
     from fvc.errors import InputError
 
     ws = make_ws(tmp_path / "ws", n=40)
-    with pytest.raises(InputError, match="fold"):
+    with pytest.raises(InputError, match=r"fold\(s\) \[7\] not in splits \(have \[0, 1, 2, 3, 4\]\)"):
         _run(ws, folds=[7])
     with pytest.raises(InputError, match="fvc features --stage 4"):
         _run(ws, model="5alpha", feature_stages=[2, 4])

@@ -93,24 +93,32 @@ def test_inner_split_is_grouped():
 
 
 def test_no_fold_model_trains_on_its_test_fold(ws, monkeypatch):
-    """A spy on the trainer records the videos of every training set: a test fold's videos never appear."""
-    seen = []
+    """A spy on the trainer records the videos of every training set and of its early-stopping set: a test
+    fold's videos never appear in either, and the two sets share no cascade group."""
+    seen, vals = [], []
     orig = deep_adapter.Trainer.fit
 
     def spy(self, model, train_ds, val_ds=None, **kw):
         idx = train_ds.cache.index.set_index("row")
         seen.append((kw.get("fold"), set(idx.loc[train_ds.rows, "video_id"])))
+        if val_ds is not None:
+            vals.append((kw.get("fold"), set(idx.loc[val_ds.rows, "video_id"])))
         return orig(self, model, train_ds, val_ds, **kw)
 
     monkeypatch.setattr(deep_adapter.Trainer, "fit", spy)
-    rc = RunConfig(model="5c", preset="smoke", seed=11)
+    rc = RunConfig(model="5c", preset="smoke", seed=11, params={"val_share": 0.25})  # smoke has no early stopping
     res = run_training(ws, FvcConfig(), [rc], observers=[])[0]
     test_videos = {k: set(res.oof.loc[res.oof["fold"] == k, "video_id"]) for k in range(5)}
     folds = [(k, ids) for k, ids in seen if k != -1]
     assert sorted(k for k, _ in folds) == list(range(5))
+    val_of = dict(vals)
+    assert sorted(val_of) == list(range(5)) and all(val_of.values())  # 8 training groups: 2 held out per fold
+    group = dict(zip(ws.read("scaled")["video_id"], ws.read("scaled")["group_id"]))
     for k, ids in folds:
         assert ids and not ids & test_videos[k], f"fold {k} trained on its own test videos"
-        assert ids == set().union(*(test_videos[j] for j in range(5) if j != k))
+        assert not val_of[k] & test_videos[k], f"fold {k} stopped early on its own test videos"
+        assert not {group[v] for v in ids} & {group[v] for v in val_of[k]}, f"fold {k}: a group fit and validated"
+        assert ids | val_of[k] == set().union(*(test_videos[j] for j in range(5) if j != k))
     final = [ids for k, ids in seen if k == -1]
     assert final == [set(res.oof["video_id"])]  # only the final refit sees every video
 
@@ -152,12 +160,14 @@ def test_select_copies_keeps_original_first():
     assert len(select_copies(t, None)) == 5
 
 
-def test_missing_scaled_table_is_one_line_error(tmp_path):
+def test_missing_scaled_table_is_one_line_error(tmp_path, capsys):
     from fvc.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(["train", "-w", str(tmp_path), "--model", "5c", "--preset", "smoke", "--no-tracking"])
     assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "scaled" in err and "fvc scale" in err and "\n" not in err
 
 
 def test_no_pretrained_is_explicit(ws, monkeypatch, tmp_path):
@@ -199,3 +209,48 @@ def test_a_deep_smoke_model_learns_the_noisy_fakes(tmp_path):
     finally:
         torch.set_num_threads(n)
     assert res.summary["pooled"]["roc_auc"] > 0.8
+
+
+class _Interrupt(Exception):
+    pass
+
+
+class _StopAt(RecordingObserver):
+    """Raises right after the checkpoint of (fold, epoch) is written, as a kill there would leave it."""
+
+    def __init__(self, fold, epoch):
+        super().__init__()
+        self.at = (fold, epoch)
+
+    def on_epoch_end(self, fold, epoch, metrics):
+        super().on_epoch_end(fold, epoch, metrics)
+        if (fold, epoch) == self.at:
+            raise _Interrupt(f"stopped at fold {fold} epoch {epoch}")
+
+
+def test_interrupted_and_resumed_run_saves_the_same_weights_as_an_uninterrupted_one(tmp_path):
+    """Stopped inside fold 1, resumed, stopped inside the final refit, resumed: the final model.pt holds the
+    same weights, bit for bit, as a run that was never stopped, and the same out-of-fold predictions."""
+    import shutil
+
+    import torch
+
+    make_scaled_workspace(tmp_path / "a", per_class=4, folds=2)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # the same video files (the fixture writer is not bit-exact)
+    from fvc.workspace import Workspace
+
+    straight_ws, resumed_ws = Workspace(tmp_path / "a"), Workspace(tmp_path / "b")
+    rc = RunConfig(model="5c", preset="smoke", params={"epochs": 2}, seed=5)
+    straight = run_experiment(straight_ws, FvcConfig(), rc, [])
+    for stop in (_StopAt(1, 0), _StopAt(-1, 0)):
+        with pytest.raises(_Interrupt):
+            run_experiment(resumed_ws, FvcConfig(), rc, [stop])
+    last = RecordingObserver()
+    resumed = run_experiment(resumed_ws, FvcConfig(), rc, [last])
+    # the last run trained only what was left: epoch 1 of the final refit
+    assert [(e["fold"], e["epoch"]) for n, e in last.events if n == "epoch_end"] == [(-1, 1)]
+    a = load_model(straight.final_model_path)[0].state_dict()
+    b = load_model(resumed.final_model_path)[0].state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])][:3]
+    pd.testing.assert_frame_equal(straight.oof.reset_index(drop=True), resumed.oof.reset_index(drop=True))

@@ -38,7 +38,7 @@ def test_register_rejects_a_taken_name():
     e = get_model("5a")
     with pytest.raises(ValueError, match="already name model 5a"):
         register_model(ModelEntry("zz", "logreg", "features", e.builder, e.presets, e.data, "-"))
-    with pytest.raises(ValueError, match="family"):
+    with pytest.raises(ValueError, match="family must be one of .* got 'other'"):
         ModelEntry("zz", "x", "other", e.builder, e.presets, e.data, "-")
 
 

@@ -67,3 +67,101 @@ def test_aggregate_by_video_averages_copies():
     bad = df.assign(label=[1, 0, 0])
     with pytest.raises(ValueError, match="different labels"):
         aggregate_by_video(bad)
+
+
+def _average_precision(y, p) -> float:
+    """Step-wise AP from its definition: sum over distinct thresholds, high to low, of recall gain x precision."""
+    ap, prev_recall = 0.0, 0.0
+    for t in sorted(set(p), reverse=True):
+        pred = p >= t
+        tp = np.sum(pred & (y == 1))
+        recall = tp / np.sum(y == 1)
+        ap += (recall - prev_recall) * tp / np.sum(pred)
+        prev_recall = recall
+    return ap
+
+
+def test_every_metric_against_its_formula():
+    """Ties at the threshold (>= counts as fake), confident mistakes (log loss clipped at 1e-7), every key."""
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 0])
+    p = np.array([0.0, 0.5, 0.3, 0.5, 0.9, 1.0, 0.0, 1.0])
+    m = binary_metrics(y, p)
+    tn, fp, fn, tp = 2, 2, 1, 3  # at 0.5: 0 1 0 1 1 1 0 1
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (tn, fp, fn, tp)
+    pairs = [(a > b) + 0.5 * (a == b) for a in p[y == 1] for b in p[y == 0]]
+    pc = np.clip(p, 1e-7, 1 - 1e-7)
+    expected = {
+        "n": 8, "n_pos": 4, "threshold": 0.5,
+        "accuracy": (tp + tn) / 8,
+        "balanced_accuracy": (tp / (tp + fn) + tn / (tn + fp)) / 2,
+        "precision": tp / (tp + fp), "recall": tp / (tp + fn), "f1": 2 * tp / (2 * tp + fp + fn),
+        "roc_auc": np.mean(pairs), "pr_auc": _average_precision(y, p),
+        "log_loss": -np.mean(y * np.log(pc) + (1 - y) * np.log(1 - pc)),
+        "brier": np.mean((p - y) ** 2),
+    }
+    assert set(m) == set(expected) | {"eer", "tn", "fp", "fn", "tp"}
+    for key, value in expected.items():
+        assert m[key] == pytest.approx(value, rel=1e-9), key
+    assert 0.0 < m["eer"] < 1.0
+    low = binary_metrics(y, p, threshold=0.3)  # 0.3 now counts as fake too
+    assert low["threshold"] == 0.3 and (low["tn"], low["fp"], low["fn"], low["tp"]) == (1, 3, 1, 3)
+
+
+def test_eer_is_interpolated_where_the_error_rates_cross():
+    # ROC corners (0,0) (0,2/3) (1/3,2/3) (1/3,1) (1,1): FNR = 1 - TPR meets FPR at 1/3
+    assert equal_error_rate(np.array([0, 0, 0, 1, 1, 1]), np.array([0.2, 0.6, 0.1, 0.7, 0.4, 0.9])) == \
+        pytest.approx(1 / 3)
+    # one negative among the positives: FPR 1/2 and FNR 1/2 cross half-way along a ROC segment
+    assert equal_error_rate(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9])) == pytest.approx(0.5)
+    # a tie of one negative and two positives at 0.5 is a diagonal ROC segment from (0, 1/3) to (1/2, 1):
+    # FPR - FNR goes from -2/3 to +1/2 along it, so they meet 4/7 of the way, at FPR 2/7
+    assert equal_error_rate(np.array([0, 0, 1, 1, 1]), np.array([0.2, 0.5, 0.5, 0.5, 0.9])) == pytest.approx(2 / 7)
+    assert math.isnan(equal_error_rate(np.array([1, 1]), np.array([0.2, 0.9])))
+
+
+def test_no_predicted_fakes_and_a_single_fake():
+    m = binary_metrics([0, 1, 0], [0.1, 0.4, 0.2])  # nothing reaches the threshold: no predicted fake
+    assert (m["precision"], m["recall"], m["f1"]) == (0.0, 0.0, 0.0)
+    assert m["pr_auc"] == pytest.approx(1.0) and m["roc_auc"] == pytest.approx(1.0)  # one fake, ranked first
+
+
+def test_one_class_folds_and_empty_input():
+    reals = binary_metrics([0, 0, 0], [0.2, 0.7, 0.1])
+    for key in ("roc_auc", "balanced_accuracy", "pr_auc", "eer"):
+        assert math.isnan(reals[key]), key
+    assert reals["n_pos"] == 0 and reals["fp"] == 1 and reals["accuracy"] == pytest.approx(2 / 3)
+    fakes = binary_metrics([1, 1], [0.6, 0.9])
+    assert fakes["pr_auc"] == pytest.approx(1.0) and math.isnan(fakes["roc_auc"])
+    with pytest.raises(ValueError, match="no predictions to score"):
+        binary_metrics([], [])
+
+
+def test_summarize_folds_edge_cases():
+    assert summarize_folds([]) == {"mean": {}, "std": {}}
+    one = summarize_folds([{"fold": 0, "roc_auc": 0.7, "model": "5a"}])
+    assert one == {"mean": {"roc_auc": 0.7}, "std": {"roc_auc": 0.0}}  # text and the fold number are not metrics
+    none = summarize_folds([{"roc_auc": float("nan")}, {"roc_auc": float("nan")}])
+    assert math.isnan(none["mean"]["roc_auc"]) and math.isnan(none["std"]["roc_auc"])
+    gap = summarize_folds([{"n": 4, "eer": 0.2}, {"n": 6}, {"n": np.int64(8), "eer": 0.4}])
+    assert gap["mean"] == {"n": pytest.approx(6.0), "eer": pytest.approx(0.3)}
+    assert gap["std"]["n"] == pytest.approx(2.0) and gap["std"]["eer"] == pytest.approx(np.std([0.2, 0.4], ddof=1))
+
+
+def test_json_safe_makes_strict_json():
+    import json
+
+    obj = {1: [np.float32("nan"), float("inf"), -np.inf, 0.5], "t": (np.int64(3), np.bool_(True)),
+           "d": {"x": np.float64(2.5), "s": "text", "none": None}}
+    out = json_safe(obj)
+    assert out == {"1": [None, None, None, 0.5], "t": [3, True], "d": {"x": 2.5, "s": "text", "none": None}}
+    assert type(out["t"][0]) is int and type(out["t"][1]) is bool and type(out["d"]["x"]) is float
+    json.dumps(out, allow_nan=False)
+
+
+def test_aggregate_by_video_is_sorted_and_needs_its_key():
+    df = pd.DataFrame({"source_video_id": ["b", "a", "b"], "prob": [0.2, 0.6, 0.4]})
+    out = aggregate_by_video(df)
+    assert list(out["source_video_id"]) == ["a", "b"] and list(out["n_rows"]) == [1, 2]
+    assert out["prob"].tolist() == pytest.approx([0.6, 0.3]) and set(out.columns) == {"source_video_id", "prob", "n_rows"}
+    with pytest.raises(ValueError, match="column 'video' missing"):
+        aggregate_by_video(df, key="video")

@@ -78,17 +78,26 @@ def test_chain_to_scale_then_resume(tmp_path):
     assert third["augment"].done == 0 and third["scale"].done == 16
 
 
-@pytest.mark.slow
-def test_full_chain_with_training(tmp_path):
+def test_full_chain_with_training(tmp_path, monkeypatch):
+    """The whole chain, then a re-run of the train stage: the finished model is skipped, never refitted."""
+    import fvc.experiment
+
     ws, cfg = small_workspace(tmp_path / "ws")
     opts = RunOptions(archives=corpus(tmp_path / "corpus"), models="5a", tracking=False)
     report = run_pipeline(ws, cfg, opts)
     assert report.error is None, report.error
     by = {r.stage: r for r in report.results}
     assert by["features4"].done == 16 and by["train"].done == 1
-    assert (ws.results_dir / "5a" / "metrics.json").exists()
+    results = {p.name: p.read_bytes() for p in (ws.results_dir / "5a").iterdir() if p.is_file()}
+    assert {"metrics.json", "model.joblib"} <= set(results)
+
+    def no_training(*a, **kw):
+        raise AssertionError("the train stage refitted a finished model")
+
+    monkeypatch.setattr(fvc.experiment, "run_experiment", no_training)
     again = {r.stage: r for r in run_pipeline(ws, cfg, opts, "train", "train").results}
     assert again["train"].skipped == 1 and again["train"].done == 0
+    assert {p.name: p.read_bytes() for p in (ws.results_dir / "5a").iterdir() if p.is_file()} == results
 
 
 def test_cli_run_bad_stage_is_one_line_error(tmp_path):

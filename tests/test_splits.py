@@ -120,3 +120,94 @@ def test_a_label_with_no_groups_is_a_clear_error():
                        "label": pd.array([pd.NA, 0, 0, 0, 0, 0], dtype="Int64")})
     with pytest.raises(InputError, match="label 1 has only 0 cascade groups, fewer than 2 folds"):
         make_splits(df, folds=2)
+
+
+def test_fold_summary_counts_by_hand():
+    splits = pd.DataFrame({
+        "video_id": list("abcdefgh"), "group_id": ["g1", "g1", "g2", "g3", "g3", "g4", "g5", "g6"],
+        "label": pd.array([1, 0, 1, 1, 1, pd.NA, 0, 1], dtype="Int64"), "fold": [0, 0, 0, 1, 1, 1, -1, 2]})
+    got = fold_summary(splits)  # the unlabelled row and the fold -1 row are not counted; fold 1 has no real video
+    want = pd.DataFrame({"fold": [0, 1, 2], "videos": [3, 2, 1], "real": [1, 0, 0], "fake": [2, 2, 1],
+                         "fake_share": [0.667, 1.0, 1.0], "cascades": [2, 1, 1]})
+    assert list(got.columns) == list(want.columns)
+    assert got.reset_index(drop=True).astype(float).to_dict("list") == want.astype(float).to_dict("list")
+
+
+def _imbalance(fold_counts: np.ndarray, target: np.ndarray) -> float:
+    return float(((fold_counts - target) ** 2 / target).sum())
+
+
+# (real, fake) videos per group where the largest-first pass alone leaves 3 folds that one exchange of two
+# groups evens out better (imbalance 0.72 before the swaps, 0.13 after)
+MIXED_GROUPS = [(3, 1), (1, 0), (1, 4), (3, 5), (3, 3), (5, 4), (3, 3), (3, 5), (1, 4), (4, 0), (2, 5)]
+
+
+def _index_of(groups) -> pd.DataFrame:
+    index = pd.DataFrame([{"video_id": f"g{k}_{lab}{j}", "cascade_id": f"g{k}", "label": lab}
+                          for k, (n_real, n_fake) in enumerate(groups)
+                          for lab, n in ((0, n_real), (1, n_fake)) for j in range(n)])
+    index["label"] = index["label"].astype("Int64")
+    return index
+
+
+@pytest.mark.parametrize("case, folds", [("mixed", 3), ("uneven", 4), ("skewed", 4)])
+def test_no_swap_of_two_groups_would_balance_the_folds_better(case, folds):
+    """The folds are a local optimum of sum((count - target)^2 / target) over (fold, label), computed here
+    from the splitter's output alone: exchanging any two groups of different folds does not lower it."""
+    index = {"mixed": lambda: _index_of(MIXED_GROUPS), "uneven": lambda: _index_of(UNEVEN_GROUPS),
+             "skewed": skewed_index}[case]()
+    splits = make_splits(index, folds=folds, seed=0)
+    lab = splits[splits["label"].notna()]
+    counts = lab.groupby(["group_id", "label"]).size().unstack(fill_value=0).reindex(columns=[0, 1], fill_value=0)
+    fold_of = lab.groupby("group_id")["fold"].first().reindex(counts.index).to_numpy()
+    c = counts.to_numpy(dtype=float)
+    fold_counts = np.zeros((folds, 2))
+    np.add.at(fold_counts, fold_of, c)
+    target = c.sum(axis=0) / folds
+    base = _imbalance(fold_counts, target)
+    for a in range(len(c)):
+        for b in np.flatnonzero(fold_of != fold_of[a]):
+            fc = fold_counts.copy()
+            fc[fold_of[a]] += c[b] - c[a]
+            fc[fold_of[b]] += c[a] - c[b]
+            assert _imbalance(fc, target) >= base - 1e-9, (case, a, b)
+
+
+def test_cascade_groups_follow_every_link_and_keep_the_index():
+    df = pd.DataFrame({"cascade_id": ["a", "b", "c", "g", "e"],
+                       "cascade_ids": [np.nan, "x", "y,z", "y", "d"]}, index=[10, 11, 12, 13, 14])
+    groups = cascade_groups(df)  # g reaches c through y, the second of c's extra cascades
+    assert groups.name == "group_id" and list(groups.index) == [10, 11, 12, 13, 14]
+    assert groups.tolist() == ["a", "b", "c", "c", "d"]
+
+
+def test_input_errors_name_the_index_table():
+    index = skewed_index()
+    with pytest.raises(InputError, match=r"^index\.parquet: missing column 'label'; re-run 'fvc index'$"):
+        make_splits(index.drop(columns="label"), folds=2)
+    with pytest.raises(InputError, match=r"^index\.parquet: only 3 labelled cascade groups, fewer than 5 folds$"):
+        make_splits(index[index["cascade_id"].isin(["f0", "f1", "r0"])], folds=5)
+    reals_only = index[index["label"] == 0]
+    with pytest.raises(InputError, match=r"^index\.parquet: label 1 has only 0 cascade groups, fewer than 2 folds$"):
+        make_splits(reals_only, folds=2)
+    fakes_only = index[index["label"] == 1]
+    with pytest.raises(InputError, match=r"^index\.parquet: label 0 has only 0 cascade groups, fewer than 2 folds$"):
+        make_splits(fakes_only, folds=2)
+
+
+def test_as_many_mixed_groups_as_folds_is_enough():
+    index = pd.DataFrame({"video_id": list("abcd"), "cascade_id": ["g0", "g0", "g1", "g1"],
+                          "label": pd.array([1, 0, 1, 0], dtype="Int64")})
+    splits = make_splits(index, folds=2, seed=0)
+    assert splits["label"].dtype == "Int64" and list(splits.columns) == ["video_id", "cascade_id", "group_id",
+                                                                         "label", "fold"]
+    assert sorted(splits.groupby("group_id")["fold"].first()) == [0, 1]
+
+
+@pytest.mark.parametrize("label, present, absent", [(1, "fake", "real"), (0, "real", "fake")])
+def test_fold_summary_of_one_label_has_zero_for_the_other(label, present, absent):
+    splits = pd.DataFrame({"video_id": list("abc"), "group_id": ["g1", "g2", "g3"],
+                           "label": pd.array([label] * 3, dtype="Int64"), "fold": [0, 1, 1]})
+    got = fold_summary(splits)
+    assert got[absent].tolist() == [0, 0] and got[present].tolist() == [1, 2] and got["videos"].tolist() == [1, 2]
+    assert got["fake_share"].tolist() == ([1.0, 1.0] if label else [0.0, 0.0])

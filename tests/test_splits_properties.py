@@ -9,6 +9,8 @@ cascade graph, independent of the splitter's own union-find.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,7 +91,8 @@ def groups_allow_balance(labelled: pd.DataFrame, folds: int) -> bool:
 
 
 # derandomize: the same examples on every run, so CI is reproducible (explore with --hypothesis-seed).
-@settings(max_examples=100, deadline=None, derandomize=True, database=None,
+# FVC_HYPOTHESIS_EXAMPLES lowers the count where the test runs once per mutant (`make mutation`).
+@settings(max_examples=int(os.environ.get("FVC_HYPOTHESIS_EXAMPLES", "100")), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(cascade_graphs())
 def test_splitter_properties(case):
