@@ -25,7 +25,6 @@ from test_predict import _save_deep, card_for
 from typer.testing import CliRunner
 
 from fvc.cli import app as cli_app
-from fvc.data.index import probe_video
 from fvc.features.extract import feature_names, video_features
 from fvc.models.saved import FeatureModel, save_feature_model
 from fvc.predict import Predictor
@@ -50,7 +49,7 @@ def clips(ws):
 
 
 def hand_features(path, card) -> pd.DataFrame:
-    return pd.DataFrame([video_features(path, probe_video(path), card.features_config)])
+    return pd.DataFrame([video_features(path, card.features_config)])
 
 
 def forced_feature_model(noisy, smooth) -> FeatureModel:

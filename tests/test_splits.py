@@ -185,13 +185,15 @@ def test_input_errors_name_the_index_table():
     index = skewed_index()
     with pytest.raises(InputError, match=r"^index\.parquet: missing column 'label'; re-run 'fvc index'$"):
         make_splits(index.drop(columns="label"), folds=2)
-    with pytest.raises(InputError, match=r"^index\.parquet: only 3 labelled cascade groups, fewer than 5 folds$"):
+    with pytest.raises(InputError, match=r"^index\.parquet: only 3 labelled cascade groups, fewer than 5 folds; "
+                                         r"use at most 2 folds: 'fvc splits --folds 2' or 'fvc run --folds 2'$"):
         make_splits(index[index["cascade_id"].isin(["f0", "f1", "r0"])], folds=5)
     reals_only = index[index["label"] == 0]
-    with pytest.raises(InputError, match=r"^index\.parquet: label 1 has only 0 cascade groups, fewer than 2 folds$"):
+    both = r"; add labelled videos of both classes \(each fold needs a fake and a real cascade\)$"
+    with pytest.raises(InputError, match=r"^index\.parquet: label 1 has only 0 cascade groups, fewer than 2 folds" + both):
         make_splits(reals_only, folds=2)
     fakes_only = index[index["label"] == 1]
-    with pytest.raises(InputError, match=r"^index\.parquet: label 0 has only 0 cascade groups, fewer than 2 folds$"):
+    with pytest.raises(InputError, match=r"^index\.parquet: label 0 has only 0 cascade groups, fewer than 2 folds" + both):
         make_splits(fakes_only, folds=2)
 
 
