@@ -115,6 +115,20 @@ def test_torn_part_file_is_redone(tmp_path):
     assert summary.done == 1 and table["v"].item() == 2
 
 
+def test_temporary_files_a_killed_write_left_are_removed_by_the_next_run(tmp_path):
+    ws = Workspace(tmp_path).ensure()
+    stage = Stage("s", output="s")
+    run_stage(ws, stage, FvcConfig(), [{"video_id": "a"}], lambda r: {"v": 1})
+    torn = [ws.tables_dir / "s.parts" / ".r1-abc.parquet.x1y2.tmp", ws.tables_dir / ".s.parquet.z3.tmp"]
+    for path in torn:  # what kill -9 leaves between mkstemp and the rename
+        path.write_bytes(b"half a parquet")
+    other = ws.tables_dir / ".t.parquet.q9.tmp"  # another table's write: not this stage's to remove
+    other.write_bytes(b"x")
+    table, summary = run_stage(ws, stage, FvcConfig(), [{"video_id": "a"}], lambda r: {"v": 2})
+    assert summary.skipped == 1 and table["v"].item() == 1
+    assert not any(p.exists() for p in torn) and other.exists()
+
+
 def test_a_bug_in_our_code_stops_the_run_instead_of_becoming_an_error_row(tmp_path):
     ws = Workspace(tmp_path).ensure()
 

@@ -127,6 +127,7 @@ def run_stage(
         parts_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(parts_dir, exc) from exc
+    _remove_torn_writes(parts_dir, ws.table(stage.output))
     summary = StageSummary(stage=stage.name)
     inputs = ws.fingerprints(stage.inputs)
     config_key = stage.config_key(cfg)
@@ -183,6 +184,17 @@ def run_stage(
         table = finish(table)
     summary.table = stage.write(ws, cfg, table, inputs, rows_key)
     return ws.read(stage.output), summary  # as every reader (and the next run) sees it
+
+
+def _remove_torn_writes(parts_dir: Path, table: Path) -> None:
+    """Delete the temporary files a killed run left mid-write (``atomic_path`` renames them only on success).
+
+    ``kill -9`` skips the cleanup that removes them, and nothing ever reads them;
+    the caller holds the workspace lock, so no live writer owns one.
+    """
+    for tmp in [*parts_dir.glob(".*.tmp"), *table.parent.glob(f".{table.name}.*.tmp")]:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 def clear_stage(ws: Workspace, name: str) -> None:
