@@ -11,10 +11,22 @@ export SLURM_CONF="$DIR/slurm.conf"
 die() { echo "slurm_local: $*" >&2; exit 2; }
 
 stop() {
+  local pids=()
   for pid in "$DIR/slurmd.pid" "$DIR/slurmctld.pid" "$DIR/munged.pid"; do
-    [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+    if [ -f "$pid" ]; then
+      pids+=("$(cat "$pid")")
+      kill "${pids[-1]}" 2>/dev/null || true
+    fi
     rm -f "$pid"
   done
+  # wait until they are gone: a cluster started next reuses their ports
+  for _ in $(seq 1 60); do
+    local alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.5
+  done
+  echo "slurm_local: daemons still running after 30 s: ${pids[*]}" >&2
 }
 
 start() {
