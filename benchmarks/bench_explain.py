@@ -7,7 +7,7 @@ the wall time of each run with the document's own ``elapsed_s`` and the
 process's CPU time, so a busy machine shows as CPU < wall x cores.
 
 Usage:
-  python benchmarks/bench_explain.py [-w demo/workspace] [--model champion] [--seconds 10] [--height 720]
+  python benchmarks/bench_explain.py [-w demo/workspace] [--model models:/fvc-5beta-lgbm@champion | 5a | ...] [--seconds 10] [--height 720]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 
 from fvc.explain import explain_video
 from fvc.predict import Predictor
+from fvc.tracking.model_registry import resolve_model_ref
 from fvc.video.io import VideoWriter
 from fvc.workspace import Workspace
 
@@ -48,7 +49,8 @@ def cpu_seconds() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-w", "--workspace", default="demo/workspace")
-    ap.add_argument("--model", default="champion")
+    ap.add_argument("--model", default="models:/fvc-5beta-lgbm@champion",
+                    help="a model id, folder or registry URI (as fvc explain --model)")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--height", type=int, default=720)
     ap.add_argument("--repeat", type=int, default=2)
@@ -60,7 +62,7 @@ def main() -> None:
         clip = write_clip(tmp / "clip.mp4", args.seconds, args.height)
         print(f"clip: {args.seconds:g} s at {args.height}p written in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
-        predictor = Predictor.load(args.model, ws)
+        predictor = Predictor(resolve_model_ref(ws, args.model))
         print(f"model {predictor.card.model_id} ({predictor.card.family}, {predictor.card.preset}) loaded in "
               f"{time.perf_counter() - t0:.1f} s")
         for i in range(args.repeat):
