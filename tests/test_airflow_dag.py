@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from _orchestration import assert_same_cv, assert_same_tables, mlflow_tree, plain_run
 from test_run import corpus, small_workspace
 

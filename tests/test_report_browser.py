@@ -1,20 +1,11 @@
 """The report in a real Chromium, opened from disk: no console errors, every chart drawn, sorting, 1280 px."""
 
-import os
-import shutil
-from pathlib import Path
-
-import pytest
+from _browser import launch, needs_chromium, record_errors
 from _report_fixtures import report_workspace
 
 from fvc.report import build_report
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
+pytestmark = needs_chromium
 
 ROWS = "Array.from(document.querySelectorAll('#cmp tbody tr'))"
 
@@ -31,12 +22,10 @@ def test_report_in_chromium(tmp_path):
     from playwright.sync_api import sync_playwright
 
     path, _ = build_report(report_workspace(tmp_path / "ws"), n_boot=200)
-    errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        errors = record_errors(page)
         page.on("request", lambda r: errors.append(f"network: {r.url}") if not r.url.startswith(("file:", "data:"))
                 else None)
         page.goto(path.as_uri())

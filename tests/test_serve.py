@@ -5,8 +5,6 @@ and leave no temporary file; the page works in a real Chromium."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import threading
 import time
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from _browser import launch, needs_chromium, record_errors
 from _deep_fixtures import write_letterboxed
 from fastapi.testclient import TestClient
 from test_explain import fitted_feature_model
@@ -27,9 +26,6 @@ from fvc.models.saved import save_feature_model
 from fvc.serve import ServeConfig, create_app
 from fvc.workspace import Workspace
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -165,18 +161,15 @@ def test_twenty_concurrent_uploads(live, video):
     assert list(uploads.iterdir()) == []
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                    reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it in CI)")
+@needs_chromium
 def test_page_in_chromium(live, video, tmp_path):
     from playwright.sync_api import sync_playwright
 
     base, _ = live
-    errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1100, "height": 1400})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        errors = record_errors(page)
         page.goto(base + "/")
         page.set_input_files("#file", str(video))
         page.wait_for_selector("#verdict.fake, #verdict.real", timeout=90_000)
