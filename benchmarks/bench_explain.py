@@ -23,7 +23,7 @@ import numpy as np
 from fvc.explain import explain_video
 from fvc.predict import Predictor
 from fvc.tracking.model_registry import resolve_model_ref
-from fvc.video.io import VideoWriter
+from fvc.video.encode import Encoder
 from fvc.workspace import Workspace
 
 
@@ -34,7 +34,7 @@ def write_clip(path: Path, seconds: float, height: int, fps: int = 30, seed: int
     yy, xx = np.mgrid[0:height + 2 * n, 0:width + 3 * n].astype(np.float32)
     texture = (128 + 60 * np.sin(xx / 37.0) * np.cos(yy / 53.0)).astype(np.float32)  # panned, not recomputed
     noise = rng.normal(0, 4, size=(8, height, width)).astype(np.float32)
-    with VideoWriter(path, fps=fps, width=width, height=height, codec="libx264", pix_fmt="yuv420p") as w:
+    with Encoder(path, fps=fps, width=width, height=height, codec="libx264", pix_fmt="yuv420p") as w:
         for i in range(n):
             frame = texture[2 * i:2 * i + height, 3 * i:3 * i + width] + noise[i % 8]
             w.write(np.repeat(np.clip(frame, 0, 255).astype(np.uint8)[..., None], 3, axis=2))

@@ -38,7 +38,8 @@ from fvc.config import FvcConfig
 from fvc.data.index import build_index
 from fvc.features.extract import FAMILIES, Timings, video_features
 from fvc.features.reader import decode_planned, plan_read, probe_stream
-from fvc.video.io import VideoWriter, frame_to_gray, iter_frames, sample_indices
+from fvc.video.encode import Encoder
+from fvc.video.io import frame_to_gray, iter_frames, sample_indices
 from fvc.workspace import Workspace
 
 FVC = str(Path(sys.executable).with_name("fvc"))
@@ -74,7 +75,7 @@ def hd_corpus(work: Path, n: int, seconds: int = 60, fps: int = 25) -> list[Path
         img = _photo(1280 + 400, 720 + 100)
         opts = {"preset": "veryfast", "crf": "23", **({"g": str(gop)} if gop else {})}
         tmp = p.with_suffix(".part.mp4")
-        with VideoWriter(tmp, fps, 1280, 720, options=opts) as vw:
+        with Encoder(tmp, fps, 1280, 720, options=opts) as vw:
             for t in range(seconds * fps):
                 x, y = int(200 + 190 * np.sin(t / 90 + k)), int(50 + 45 * np.sin(t / 70))
                 f = img[y:y + 720, x:x + 1280].astype(np.int16) + rng.integers(-6, 7, (720, 1280, 1), dtype=np.int16)
@@ -151,7 +152,7 @@ def peak_memory(tmp: Path) -> None:
     path = ws.root / "raw" / "hd.mp4"
     t0 = time.perf_counter()
     scene = _photo(1920 + 200, 1080)
-    with VideoWriter(path, 25, 1920, 1080, bit_rate=800_000, options={"preset": "ultrafast"}) as vw:
+    with Encoder(path, 25, 1920, 1080, bit_rate=800_000, options={"preset": "ultrafast"}) as vw:
         for t in range(60 * 25):
             x = int(100 + 90 * np.sin(t / 80))
             vw.write(np.ascontiguousarray(scene[:, x:x + 1920]))

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fvc.data.index import build_index
-from fvc.video.io import VideoWriter
+from fvc.video.encode import Encoder
 
 CODECS = [("mp4", "libx264"), ("webm", "libvpx-vp9"), ("mkv", "libx265"), ("avi", "mpeg4")]
 
@@ -34,7 +34,7 @@ def make_corpus(root: Path, n: int, seed: int = 0) -> pd.DataFrame:
         opts = {"preset": "ultrafast"} if codec in ("libx264", "libx265") else ({"cpu-used": "8", "deadline": "realtime"} if codec == "libvpx-vp9" else None)
         if codec == "libx265":
             opts["x265-params"] = "log-level=none"
-        with VideoWriter(path, fps=fps, width=w, height=h, codec=codec, options=opts, bit_rate=300_000) as wr:
+        with Encoder(path, fps=fps, width=w, height=h, codec=codec, options=opts, bit_rate=300_000) as wr:
             for t in range(frames):
                 wr.write(np.roll(base, t * 3, axis=1))
         rows.append({"video_id": path.stem, "path": path.name, "cascade_id": f"f{i}", "label": i % 2})

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fvc.video.io import VideoWriter
+from fvc.video.encode import Encoder
 from fvc.workspace import Workspace
 
 SIZE = 48
@@ -22,7 +22,7 @@ def write_letterboxed(path: Path, fake: bool, seed: int, frames: int = 12, orig=
     w, h = int(round(ow * s)), int(round(oh * s))
     y0, x0 = (size - h) // 2, (size - w) // 2
     yy, xx = np.mgrid[0:h, 0:w]
-    with VideoWriter(path, fps=10, width=size, height=size) as wr:
+    with Encoder(path, fps=10, width=size, height=size) as wr:
         for i in range(frames):
             pic = np.stack([(xx * 4 + i * 3 + seed * 7) % 256, (yy * 5) % 256, np.full_like(xx, 90 + 10 * (seed % 5))], -1)
             pic = pic.astype(np.float32)

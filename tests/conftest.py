@@ -23,12 +23,12 @@ def write_video(
     seed: int = 0,
 ) -> Path:
     """Write a small moving-gradient video with PyAV; deterministic per seed."""
-    from fvc.video.io import VideoWriter
+    from fvc.video.encode import Encoder
 
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 255, size=(height, width, 3), dtype=np.uint8)
     pix_fmt = "yuv420p"
-    with VideoWriter(path, fps=fps, width=width, height=height, codec=codec, pix_fmt=pix_fmt) as w:
+    with Encoder(path, fps=fps, width=width, height=height, codec=codec, pix_fmt=pix_fmt) as w:
         for i in range(frames):
             w.write(np.roll(base, shift=i * 2, axis=1))
     return path

@@ -75,9 +75,9 @@ def test_rotation_metadata_gives_upright_output(tmp_path):
 
 def test_odd_source_size_is_cropped_even(make_video, tmp_path):
     path = tmp_path / "odd.mp4"
-    from fvc.video.io import VideoWriter
+    from fvc.video.encode import Encoder
 
-    with VideoWriter(path, 10, 65, 47, codec="libx264rgb", pix_fmt="rgb24", options={"qp": "0"}) as w:
+    with Encoder(path, 10, 65, 47, codec="libx264rgb", pix_fmt="rgb24", options={"qp": "0"}) as w:
         for _ in range(3):
             w.write(np.full((47, 65, 3), 100, np.uint8))
     info = render_augmented(path, tmp_path / "o.mp4", only("hflip"), EncodeSettings())

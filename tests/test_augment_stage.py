@@ -96,7 +96,7 @@ def test_cli_augment(tmp_path):
 
 def test_resume_after_kill(tmp_path):
     ws = make_workspace(tmp_path / "ws", n=6, frames=40, size=(96, 64))
-    # the same source files for the uninterrupted run (conftest's VideoWriter is not a deterministic encoder)
+    # the same source files for the uninterrupted run (a copy is cheaper than writing them again)
     shutil.copytree(ws.root, tmp_path / "ws2")
     cmd = [FVC, "augment", "-w", str(ws.root), "--per-video", "3"]
     env = dict(os.environ, CI="true")

@@ -9,7 +9,8 @@ from fvc.config import FeaturesConfig
 from fvc.data.index import probe_video
 from fvc.features.extract import Timings, video_features
 from fvc.features.reader import open_read, plan_read, probe_stream
-from fvc.video.io import VideoWriter, frame_to_gray, iter_frames
+from fvc.video.encode import Encoder
+from fvc.video.io import frame_to_gray, iter_frames
 from fvc.video.packets import PacketTally
 
 
@@ -47,7 +48,7 @@ def test_open_gop_leading_frame_also_decodes_the_previous_gop():
 def _video(path, n=90, gop=8):
     rng = np.random.default_rng(0)
     base = rng.integers(0, 255, (48, 80, 3), np.uint8)
-    with VideoWriter(path, 25, 64, 48, options={"g": str(gop), "bf": "2"}) as vw:
+    with Encoder(path, 25, 64, 48, options={"g": str(gop), "bf": "2"}) as vw:
         for i in range(n):
             vw.write(np.ascontiguousarray(np.roll(base, i, axis=1)[:, :64]))
     return path

@@ -7,7 +7,7 @@ from fvc.data.index import build_index
 from fvc.features import blocking, codec, dct, noise, sharpness, temporal
 from fvc.features.extract import feature_columns, feature_names, video_features
 from fvc.features.stage import run_features
-from fvc.video.io import VideoWriter
+from fvc.video.encode import Encoder
 from fvc.workspace import Workspace
 
 
@@ -18,7 +18,7 @@ def _texture(rng, h=48, w=64):
 
 
 def _write(path, rng, n=12, noisy=True, w=64, h=48):
-    with VideoWriter(path, 25, w, h) as vw:
+    with Encoder(path, 25, w, h) as vw:
         img = _texture(rng, h, w)
         for i in range(n):
             frame = np.roll(img, i, axis=1)
@@ -147,7 +147,7 @@ def test_duplicated_frames_show_in_temporal_dup_fraction(tmp_path):
     rng = np.random.default_rng(5)
     img = _texture(rng, 48, 64)
     dup, smooth = tmp_path / "dup.mp4", tmp_path / "smooth.mp4"
-    with VideoWriter(dup, 25, 64, 48) as a, VideoWriter(smooth, 25, 64, 48) as b:
+    with Encoder(dup, 25, 64, 48) as a, Encoder(smooth, 25, 64, 48) as b:
         for i in range(40):
             a.write(np.roll(img, 3 * (i // 2), axis=1))  # every frame shown twice (frame-rate conforming)
             b.write(np.roll(img, 3 * i, axis=1))

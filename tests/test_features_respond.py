@@ -15,7 +15,7 @@ import skimage.data
 from fvc.config import FeaturesConfig, FvcConfig
 from fvc.features import dct
 from fvc.features.extract import feature_names, video_features
-from fvc.video.io import VideoWriter
+from fvc.video.encode import Encoder
 
 SCENES = ("camera", "coins", "moon", "text", "brick")
 W, H = 128, 96
@@ -35,7 +35,7 @@ def pan(name: str, n: int = 16) -> list[np.ndarray]:
 
 
 def write(path, frames, crf: int = 12):
-    with VideoWriter(path, 15, W, H, options={"crf": str(crf)}) as vw:
+    with Encoder(path, 15, W, H, options={"crf": str(crf)}) as vw:
         for g in frames:
             vw.write(np.repeat(g[..., None], 3, axis=2))
     return path

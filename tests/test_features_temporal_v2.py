@@ -9,7 +9,7 @@ import pytest
 from fvc.config import FeaturesConfig
 from fvc.features import discontinuity, gop, motion
 from fvc.features.extract import video_features
-from fvc.video.io import VideoWriter
+from fvc.video.encode import Encoder
 from tests.test_features_respond import W, H, pan, scene, write
 
 
@@ -76,7 +76,7 @@ def test_motion_vectors_from_an_h264_video_and_none_from_vp9(tmp_path):
     # the pan moves 2 px per frame; B-frames may look two or three frames back
     assert f["mv_available"] == 1.0 and 1.5 < f["mv_mag_mean"] < 6.5 and f["mv_dispersion_mean"] < 1.0
     vp9 = tmp_path / "pan.webm"
-    with VideoWriter(vp9, 15, W, H, codec="libvpx-vp9") as vw:
+    with Encoder(vp9, 15, W, H, codec="libvpx-vp9") as vw:
         for g in frames:
             vw.write(np.repeat(g[..., None], 3, axis=2))
     v = video_features(vp9, FeaturesConfig())

@@ -10,14 +10,14 @@ import pytest
 
 from fvc.data.hashread import HashingReader
 from fvc.data.index import probe_video
-from fvc.video.io import VideoWriter
+from fvc.video.encode import Encoder
 
 
 @pytest.mark.parametrize("suffix, codec", [(".mp4", "libx264"), (".mkv", "libx264"), (".webm", "libvpx-vp9")])
 def test_probe_sha256_is_the_files_digest(tmp_path, suffix, codec):
     path = tmp_path / f"v{suffix}"
     rng = np.random.default_rng(0)
-    with VideoWriter(path, 10, 64, 48, codec=codec) as vw:
+    with Encoder(path, 10, 64, 48, codec=codec) as vw:
         for _ in range(12):
             vw.write(rng.integers(0, 255, (48, 64, 3), np.uint8))
     probe = probe_video(path)

@@ -9,7 +9,8 @@ import pytest
 from fvc.augment.render import EncodeSettings
 from fvc.errors import InputError
 from fvc.scale.letterbox import check_size, geometry, letterbox_video
-from fvc.video.io import VideoWriter, iter_frames
+from fvc.video.encode import Encoder
+from fvc.video.io import iter_frames
 
 LOSSLESS_RGB = {"codec": "libx264rgb", "pix_fmt": "rgb24", "options": {"qp": "0"}}
 
@@ -93,7 +94,7 @@ def test_rotation_metadata_applied(tmp_path, rotation, corner):
 
 def test_h264_output_even_size(tmp_path):
     src = tmp_path / "s.mp4"
-    with VideoWriter(src, 10, 64, 48) as w:
+    with Encoder(src, 10, 64, 48) as w:
         for i in range(4):
             w.write(np.full((48, 64, 3), 50 * i, np.uint8))
     info = letterbox_video(src, tmp_path / "o.mp4", 32, EncodeSettings())

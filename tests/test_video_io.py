@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from fvc.errors import VideoError
-from fvc.video.io import VideoWriter, iter_frames, sample_indices, video_fps
+from fvc.video.encode import Encoder
+from fvc.video.io import iter_frames, sample_indices, video_fps
 
 
 @pytest.mark.parametrize(
@@ -29,7 +30,7 @@ def test_iter_frames_yields_only_requested_frames(make_video):
 def test_writer_round_trip_is_lossless_with_ffv1(tmp_path):
     frames = [np.full((16, 16, 3), v, np.uint8) for v in (10, 200)]
     path = tmp_path / "x.mkv"
-    with VideoWriter(path, fps=5, width=16, height=16, codec="ffv1", pix_fmt="bgr0") as w:
+    with Encoder(path, fps=5, width=16, height=16, codec="ffv1", pix_fmt="bgr0") as w:
         for f in frames:
             w.write(f)
     decoded = [f for _, f in iter_frames(path)]
@@ -41,7 +42,7 @@ def test_missing_and_unknown_encoder(tmp_path):
     with pytest.raises(VideoError, match="file not found"):
         list(iter_frames(tmp_path / "none.mp4"))
     with pytest.raises(VideoError, match="cannot create encoder 'nope'"):
-        VideoWriter(tmp_path / "y.mp4", fps=5, width=16, height=16, codec="nope")
+        Encoder(tmp_path / "y.mp4", fps=5, width=16, height=16, codec="nope")
 
 
 def test_gray_from_luma_plane_matches_swscale(make_video):

@@ -1,7 +1,8 @@
 """Deterministic video encoding: the same frames give the same bytes in any process, under any load.
 
 Every file the project encodes goes through here: the generated corpus
-(``fvc synth``), stage-1 augmentation and stage-3 scaling. Three things make
+(``fvc synth``), stage-1 augmentation, stage-3 scaling, and the videos the
+tests and benchmarks build as fixtures. Three things make
 an encode a pure function of its frames:
 
 - **A fixed thread count.** With ``threads=auto`` x264 sizes its frame and
@@ -39,7 +40,7 @@ import numpy as np
 from ..errors import VideoError
 
 # Pixel formats handed to encoders with every byte defined.
-DEFINED_FORMATS = ("yuv420p", "rgb24")
+DEFINED_FORMATS = ("yuv420p", "rgb24", "bgr0")
 
 
 def x264_asm() -> str:
@@ -74,8 +75,8 @@ def defined_frame(rgb: np.ndarray, pix_fmt: str = "yuv420p") -> av.VideoFrame:
     """An RGB image as a frame in ``pix_fmt`` whose every byte is defined, row padding included.
 
     yuv420p is BT.601 limited range, as FFmpeg's own conversion, and needs
-    even sides; rgb24 is the image itself. Each plane's padding repeats the
-    last pixel of its row.
+    even sides; rgb24 is the image itself, bgr0 the image as B, G, R, 0 (what
+    lossless FFV1 takes). Each plane's padding repeats the last pixel of its row.
     """
     rgb = np.ascontiguousarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -89,13 +90,16 @@ def defined_frame(rgb: np.ndarray, pix_fmt: str = "yuv420p") -> av.VideoFrame:
         planes = (yuv[:h], chroma[0], chroma[1])
     elif pix_fmt == "rgb24":
         planes = (rgb,)
+    elif pix_fmt == "bgr0":
+        planes = (np.concatenate([rgb[..., ::-1], np.zeros((h, w, 1), np.uint8)], axis=2),)
     else:
         raise ValueError(f"pixel format {pix_fmt!r} is not one the encoders take (use one of {DEFINED_FORMATS})")
     frame = av.VideoFrame(w, h, pix_fmt)
     for plane, arr in zip(frame.planes, planes):
         rows = plane.buffer_size // plane.line_size
         if arr.ndim == 3:  # packed RGB: the padding repeats the last whole pixel
-            extra = -(-plane.line_size // 3) - arr.shape[1]
+            c = arr.shape[2]
+            extra = -(-plane.line_size // c) - arr.shape[1]
             arr = np.pad(arr, ((0, 0), (0, extra), (0, 0)), mode="edge").reshape(h, -1)[:, : plane.line_size]
         plane.update(np.pad(arr, ((0, rows - arr.shape[0]), (0, plane.line_size - arr.shape[1])), mode="edge"))
     return frame
