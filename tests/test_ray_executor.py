@@ -73,9 +73,6 @@ def test_unknown_executor_or_stray_address_is_one_line(tmp_path, fvc):
     assert code == 2 and "--address" in err and "--executor ray" in err
 
 
-@pytest.mark.xfail(strict=False, reason="a deep fold's result depends on numpy's global RNG state when the fold "
-                   "starts (np.random.seed(123) before run_experiment moves OOF probabilities by ~1e-4), so a fold "
-                   "trained in another process differs from the local loop; for the trainer rewrite to fix")
 def test_deep_smoke_cv_matches_a_local_run(tmp_path, ray_local):
     """A deep model's folds as Ray tasks: the same OOF predictions and metrics as the local loop, and the
     epochs its folds trained replayed to the observers as if they had trained here."""
