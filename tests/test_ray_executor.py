@@ -91,4 +91,5 @@ def test_deep_smoke_cv_matches_a_local_run(tmp_path, ray_local):
     assert there.names() == here.names()  # fold epochs replayed in place, the final refit's live
     epochs = lambda obs: [(e["fold"], e["epoch"]) for n, e in obs.events if n == "epoch_end"]  # noqa: E731
     assert epochs(there) == epochs(here)
-    pd.testing.assert_frame_equal(got.oof.reset_index(drop=True), want.oof.reset_index(drop=True), rtol=1e-5)
+    pd.testing.assert_frame_equal(got.oof.reset_index(drop=True), want.oof.reset_index(drop=True), check_exact=True)
+    pd.testing.assert_series_equal(pd.Series(got.mean), pd.Series(want.mean), check_exact=True)
