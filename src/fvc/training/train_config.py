@@ -28,7 +28,10 @@ class TrainConfig:
     keep_last: int = 2
     class_balance: bool = True  # pos_weight = n_neg / n_pos
     max_batches_per_epoch: int | None = None
-    num_threads: int | None = None  # torch intra-op threads; 1 is fastest for tiny smoke tensors on busy CPUs
+    # torch intra-op threads during fit; 1 is fastest for tiny smoke tensors on busy CPUs. None keeps the
+    # process's count, which CPU training results depend on (backward sums split over threads): a Ray task
+    # has one thread, a local run all cores, so pin it where folds must match across executors.
+    num_threads: int | None = None
     grad_checkpointing: bool = False  # recompute activations in backward: less memory, more time (transformers)
     compile: bool = False  # torch.compile the training forward/backward (pays a compile on the first batches)
 
