@@ -28,13 +28,15 @@ def test_iter_frames_yields_only_requested_frames(make_video):
 
 
 def test_writer_round_trip_is_lossless_with_ffv1(tmp_path):
-    frames = [np.full((16, 16, 3), v, np.uint8) for v in (10, 200)]
+    rng = np.random.default_rng(0)  # colours and odd rows: channel order and row padding both show
+    frames = [rng.integers(0, 256, (16, 18, 3), dtype=np.uint8) for _ in range(2)]
     path = tmp_path / "x.mkv"
-    with Encoder(path, fps=5, width=16, height=16, codec="ffv1", pix_fmt="bgr0") as w:
+    with Encoder(path, fps=5, width=18, height=16, codec="ffv1", pix_fmt="bgr0") as w:
         for f in frames:
             w.write(f)
     decoded = [f for _, f in iter_frames(path)]
     assert len(decoded) == 2
+    np.testing.assert_array_equal(decoded[0], frames[0])
     np.testing.assert_array_equal(decoded[1], frames[1])
 
 
