@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -58,8 +59,9 @@ def _job(workspace: Path | None, job: str, cells: Path | None, index: int | None
         if cells is None or index is None:
             raise InputError("--job fold", "needs --cells and --index")
         ws, cfg = open_workspace(workspace, save=False)  # no lock: a fold writes only its own folder
-        cell = jobs.run_fold_job(ws, cfg, cells, index)
-        console_err.print(f"fold {cell.fold} of {cell.model} done", highlight=False)
+        cell = jobs.run_fold_job(ws, cfg, cells, index)  # under srun torchrun: every rank trains, rank 0 writes
+        if os.environ.get("RANK", "0") in ("", "0"):
+            console_err.print(f"fold {cell.fold} of {cell.model} done", highlight=False)
     elif job == "gather":
         from ..experiment.observers import build_observers
 
