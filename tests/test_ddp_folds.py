@@ -22,6 +22,7 @@ import pytest
 from _deep_fixtures import make_scaled_workspace
 
 from fvc.config import FvcConfig
+from fvc.errors import InputError
 from fvc.experiment import RunConfig
 from fvc.experiment.fold_events import FOLD_EVENTS
 from fvc.orchestration import fold_grid
@@ -63,7 +64,9 @@ def torchrun_fold(base):
     (fake / "srun").write_text('#!/bin/sh\nexec "$@"\n')  # one task per node: srun starts the command once
     (fake / "srun").chmod(0o755)
     env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "SLURM_ARRAY_TASK_ID": "0",
-           "FVC": str(Path(sys.executable).with_name("fvc")), "OMP_NUM_THREADS": "1"}
+           "FVC": str(Path(sys.executable).with_name("fvc")), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([p for p in sys.path if p.endswith("src")][:1] +
+                                         [os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=400)
     assert out.returncode == 0, out.stderr[-4000:]
     return ws, out
@@ -86,6 +89,7 @@ def test_ray_train_with_two_workers_gives_the_torchrun_fold(base, torchrun_fold)
     import ray
 
     from fvc.orchestration.ray_executor import RayExecutor
+    from fvc.orchestration.ray_train import train_cell
     from fvc.training.events import RecordingObserver
 
     ws = _copy(base, "ray")
@@ -93,6 +97,9 @@ def test_ray_train_with_two_workers_gives_the_torchrun_fold(base, torchrun_fold)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         (result,) = RayExecutor(ddp_workers=2).train(ws, FvcConfig(), [RC], [seen])
+        # bad input in the workers: its one line, not the workers' tracebacks
+        with pytest.raises(InputError, match="^--fold: fold 7 is not one that 5c runs$"):
+            train_cell(ws, FvcConfig(), fold_grid.Cell("5c", 7, RC.model_dump(mode="json")), 2, False)
     finally:
         ray.shutdown()
     want_oof, want_events = _fold(torchrun_fold[0])
