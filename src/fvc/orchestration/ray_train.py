@@ -38,7 +38,7 @@ def _train_loop(config: dict[str, Any]) -> None:
 
 def _cause(exc: BaseException) -> BaseException | None:
     """The bad-input error a worker stopped on, if any (Ray Train wraps what the workers raised)."""
-    for err in (getattr(exc, "worker_failures", None) or {}).values():
+    for err in [*(getattr(exc, "worker_failures", None) or {}).values(), exc]:
         seen = err
         while seen is not None:
             if isinstance(seen, FvcError):
