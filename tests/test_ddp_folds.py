@@ -112,3 +112,10 @@ def test_ray_train_with_two_workers_gives_the_torchrun_fold(base, torchrun_fold)
     pd.testing.assert_frame_equal(result.oof.drop(columns="fold").reset_index(drop=True),
                                   want_oof.reset_index(drop=True), check_exact=True)
     assert (ws.cache_dir / "ray_train").is_dir()  # Ray Train's run folder stays in the workspace
+
+
+def test_ddp_options_name_the_launcher_they_belong_to(tmp_path, fvc):
+    code, _, err = fvc("train", "-w", str(tmp_path / "ws"), "-m", "5c", "--ddp-workers", "2")
+    assert code == 2 and "--ddp-workers: is for --executor ray" in err and "Traceback" not in err
+    code, _, err = fvc("train", "-w", str(tmp_path / "ws"), "-m", "5c", "--ddp", "--executor", "ray")
+    assert code == 2 and "--ddp: is for processes torchrun started; with --executor ray use --ddp-workers N" in err
