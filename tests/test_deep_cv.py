@@ -67,7 +67,7 @@ def test_cli_train_smoke_slow(ws, model_id):
     _check_results(ws, model_id)
 
 
-def test_events_and_resume_skips_finished_folds(ws):
+def test_events_and_resume_skips_finished_folds(ws, monkeypatch):
     rc = RunConfig(model="5c", preset="smoke", folds=[0, 1], seed=7)
     first = RecordingObserver()
     r1 = run_training(ws, FvcConfig(), [rc], observers=[first])[0]
@@ -80,8 +80,13 @@ def test_events_and_resume_skips_finished_folds(ws):
     fold_end = next(e for n, e in first.events if n == "fold_end")
     assert "roc_auc" in fold_end["metrics"] and "fold_predictions" in fold_end["artifacts"]
     again = RecordingObserver()
+    fitted = []
+    monkeypatch.setattr(deep_adapter.DeepAdapter, "fit_fold", lambda self, k, *a, **kw: fitted.append(k))
     r2 = run_training(ws, FvcConfig(), [rc], observers=[again])[0]
-    assert again.names().count("epoch_end") == 0  # finished folds and final fit resumed from their checkpoints
+    assert fitted == []  # finished folds are read back, never fitted again
+    epochs = lambda obs: [e for n, e in obs.events if n == "epoch_end"]  # noqa: E731
+    # the folds' saved epochs are replayed as they were sent; the final fit resumed from its checkpoint
+    assert epochs(again) == [e for e in epochs(first) if e["fold"] >= 0] and len(epochs(again)) == 2
     pd.testing.assert_frame_equal(r1.oof.reset_index(drop=True), r2.oof.reset_index(drop=True))
     assert again.names().count("fold_end") == 2
 

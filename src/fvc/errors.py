@@ -23,6 +23,9 @@ class InputError(FvcError):
         self.problem = problem
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self):  # pickled by Ray and multiprocessing when a worker stops on bad input
+        return (type(self), (self.where, self.problem))
+
 
 class ArchiveError(InputError):
     """An archive that is unsafe, corrupt or locked with another password."""

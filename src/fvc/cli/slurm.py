@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from ._common import WorkspaceOpt, console, console_err, open_workspace
 def slurm(
     workspace: WorkspaceOpt = None,
     partition: Annotated[str | None, typer.Option(help="SLURM partition of every job.")] = None,
-    gpus_per_task: Annotated[int, typer.Option("--gpus-per-task", min=0, help="GPUs per deep-model fold task (>1: srun torchrun).")] = 1,
+    gpus_per_task: Annotated[int, typer.Option("--gpus-per-task", min=0, help="GPUs per deep-model fold task; >1: the fold is trained data parallel by that many processes on one node (srun torchrun, DDP).")] = 1,
     cpus_per_task: Annotated[int, typer.Option("--cpus-per-task", min=1, help="CPUs per job (the stage workers).")] = 4,
     array_parallelism: Annotated[int | None, typer.Option("--array-parallelism", min=1, help="Fold tasks running at once (array %K).")] = None,
     time: Annotated[str | None, typer.Option("--time", help="Time limit of every job, e.g. 04:00:00.")] = None,
@@ -27,7 +28,9 @@ def slurm(
 ) -> None:
     """Write sbatch scripts for the stage graph under WORKSPACE/slurm/ (one job per stage, a fold array, a gather).
 
-    Jobs are chained with --dependency=afterok, log to WORKSPACE/slurm/logs/ and resume when requeued.
+    Jobs are chained with --dependency=afterok, log to WORKSPACE/slurm/logs/ and resume when requeued
+    (a deep fold from its last epoch checkpoint). With --gpus-per-task G > 1 each deep fold's task runs
+    'srun torchrun --nproc_per_node=G': G processes train the fold together (DDP) and rank 0 writes it.
     """
     from ..errors import InputError
     from ..orchestration import slurm as jobs
@@ -58,8 +61,9 @@ def _job(workspace: Path | None, job: str, cells: Path | None, index: int | None
         if cells is None or index is None:
             raise InputError("--job fold", "needs --cells and --index")
         ws, cfg = open_workspace(workspace, save=False)  # no lock: a fold writes only its own folder
-        cell = jobs.run_fold_job(ws, cfg, cells, index)
-        console_err.print(f"fold {cell.fold} of {cell.model} done", highlight=False)
+        cell = jobs.run_fold_job(ws, cfg, cells, index)  # under srun torchrun: every rank trains, rank 0 writes
+        if os.environ.get("RANK", "0") in ("", "0"):
+            console_err.print(f"fold {cell.fold} of {cell.model} done", highlight=False)
     elif job == "gather":
         from ..experiment.observers import build_observers
 

@@ -33,6 +33,7 @@ def train(
     device: Annotated[str | None, typer.Option("--device", help="Deep models: auto (CUDA when present, default), cpu, cuda or cuda:N.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=0, help="Deep models: loader workers (default: cores - 1 on CUDA, 0 on CPU).")] = None,
     ddp: Annotated[bool, typer.Option("--ddp", help="Deep models: data parallel over the processes torchrun started (torchrun --nproc-per-node N -m fvc.cli train ... --ddp).")] = False,
+    ddp_workers: Annotated[int | None, typer.Option("--ddp-workers", min=1, help="Deep models with --executor ray: train each fold data parallel on N Ray Train workers (one GPU each when the cluster has GPUs).")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Deep models: bit-exact kernels (the CPU default; on CUDA it costs cudnn.benchmark and the fastest kernels).")] = False,
 ) -> None:
     """Cross-validate models on the grouped folds; write results/<model>/ and the final model.
@@ -41,7 +42,9 @@ def train(
     """
     from ..orchestration.executors import executor_for
 
-    runner = executor_for(executor, address)  # an unknown executor or a missing extra: before taking the lock
+    if ddp and executor.strip().lower() != "local":
+        raise InputError("--ddp", "is for processes torchrun started; with --executor ray use --ddp-workers N")
+    runner = executor_for(executor, address, ddp_workers=ddp_workers)  # bad options or a missing extra: before the lock
     main = int(os.environ.get("RANK", "0") or 0) == 0  # under torchrun rank 0 holds the lock and writes
     ws, cfg = open_workspace(workspace, lock=main, wait=wait, save=main)  # before the heavy imports: a busy workspace says so at once
     from ..experiment import RunConfig, default_run_config, run_experiment

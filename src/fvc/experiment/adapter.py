@@ -16,6 +16,7 @@ from ..training.distributed import is_main_process
 from ..training.events import TrainObserver
 from ..training.metrics import json_safe
 from ..workspace import Workspace, atomic_path, atomic_write_text
+from .fold_events import FOLD_EVENTS, FoldRecorder, load_events, replay, save_events
 
 META_COLUMNS = ["video_id", "source_video_id", "fold", "label", "group_id"]
 FOLD_PREDICTIONS = "oof.parquet"
@@ -83,17 +84,21 @@ def run_fold(adapter: FamilyAdapter, data: ExperimentData, k: int, fold_dir: Pat
     """One outer fold, or its saved predictions when it finished before with the same run key.
 
     The loop runs every fold through here; an ensemble runs its members' folds through here too, in the
-    members' own run folders, so a member's finished fold is reused, never refitted.
+    members' own run folders, so a member's finished fold is reused, never refitted. A reused fold replays
+    the events its fit emitted (:mod:`.fold_events`).
     """
     done, record_path = fold_dir / FOLD_PREDICTIONS, fold_dir / FOLD_RECORD
     if done.exists() and record_path.exists():
+        replay(obs, load_events(fold_dir / FOLD_EVENTS))  # its grid points and epochs, as when it was fitted
         return pd.read_parquet(done), json.loads(record_path.read_text(encoding="utf-8")), done
     train = np.flatnonzero(data.folds != k)
     test = np.flatnonzero(data.folds == k)
-    fitted, record = adapter.fit_fold(k, train, fold_dir, obs)
+    recorder = FoldRecorder(obs)
+    fitted, record = adapter.fit_fold(k, train, fold_dir, recorder)
     pred = adapter.predict_fold(fitted, test, record)
     if is_main_process():  # data parallel: every rank computed the fold, rank 0 writes it
         with atomic_path(done) as tmp:
             pred.to_parquet(tmp, index=False)
+        save_events(fold_dir / FOLD_EVENTS, recorder.events)
         atomic_write_text(record_path, json.dumps(json_safe(record), indent=1))  # written last: marks the fold done
     return pred, record, done

@@ -90,21 +90,23 @@ def plan_cells(params: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def run_cell_task(cell: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """One fold, lock-free: it writes only its own fold folder, atomically."""
+    """One fold, lock-free: it writes only its own fold folder (predictions, record, its fit's events)."""
     with _workspace(params, lock=False) as (ws, cfg):
-        events = fold_grid.run_cell(ws, cfg, cell)
-    return {"model": cell["model"], "fold": cell["fold"], "events": events}
+        fold_grid.run_cell(ws, cfg, cell)
+    return {"model": cell["model"], "fold": cell["fold"]}
 
 
 def gather_task(cells: list[dict[str, Any]], done: list[dict[str, Any]], params: dict[str, Any]) -> list[dict]:
-    """``run_experiment`` per model over its computed folds: metrics.json, the final model, MLflow."""
+    """``run_experiment`` per model over its computed folds: metrics.json, the final model, MLflow.
+
+    Each fold's grid points and epochs come from the events saved with it, so a fold task that was retried,
+    or found its fold already done, still has them logged once."""
     from ..experiment.observers import build_observers
 
     rcs = list({c["model"]: fold_grid.Cell(**c).rc() for c in cells}.values())
-    events = {(d["model"], int(d["fold"])): d["events"] for d in done}
     with _workspace(params, lock=True) as (ws, cfg):
         observers = build_observers(ws, tracking=_options(params).tracking)
-        results = fold_grid.gather(ws, cfg, rcs, observers, events)
+        results = fold_grid.gather(ws, cfg, rcs, observers)
     return [{"model": r.model_id, "roc_auc": r.mean.get("roc_auc")} for r in results]
 
 

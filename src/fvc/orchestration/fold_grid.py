@@ -1,30 +1,32 @@
 """The model x fold grid of training, for executors that run folds side by side.
 
 A fold is computed anywhere with :func:`fvc.experiment.run_experiment_fold`
-and saved where ``run_experiment`` resumes it; then ``run_experiment``, in
-one process, gathers the folds, refits the final model and reports to the
-observers. The events a fold's fit emits (grid points, epochs) are recorded
-where it ran and replayed into that gather as the fold starts, so MLflow
-holds exactly what a one-process run logs (one parent run per model, a child
-per fold, its grid points under it: none lost, none twice) and only one
-process ever writes the tracking store.
+and saved where ``run_experiment`` resumes it, with the events its fit
+emitted (grid points, epochs; :mod:`fvc.experiment.fold_events`); then
+``run_experiment``, in one process, gathers the folds, replays their events
+as it reuses them, refits the final model and reports to the observers. So
+MLflow holds exactly what a one-process run logs (one parent run per model,
+a child per fold, its grid points under it: none lost, none twice), also
+when a task ran twice, and only one process ever writes the tracking store.
+A deep model's cell can itself be trained by several processes (torchrun
+under SLURM, Ray Train's TorchTrainer): see :func:`run_cell`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import FvcConfig
 from ..experiment import RunConfig, experiment_folds, run_experiment, run_experiment_fold
+from ..errors import InputError
 from ..experiment.result_files import CVResult
-from ..training.events import CompositeObserver, TrainObserver
-from ..training.metrics import json_safe
+from ..models import get_model
+from ..training import distributed
+from ..training.device import resolve_device
+from ..training.events import TrainObserver
 from ..workspace import Workspace
-
-Events = list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -57,87 +59,47 @@ def plan(ws: Workspace, rcs: list[RunConfig], force: bool = False) -> list[Cell]
             for rc in rcs for k in experiment_folds(ws, rc, forget=force)]
 
 
-class Recorder(TrainObserver):
-    """Keeps the events of a fold's fit as JSON, to replay where the run is gathered."""
+def run_cell(ws: Workspace, cfg: FvcConfig, cell: Cell | dict[str, Any]) -> None:
+    """Compute one fold and save it (a finished one is reused), with the events of its fit beside it.
 
-    def __init__(self) -> None:
-        self.events: Events = []
-
-    def _add(self, **event: Any) -> None:
-        self.events.append(json.loads(json.dumps(json_safe(event), default=str)))
-
-    def on_search_point(self, fold, params, score):
-        self._add(event="search_point", fold=int(fold), params=dict(params), score=score)
-
-    def on_epoch_end(self, fold, epoch, metrics):
-        self._add(event="epoch_end", fold=int(fold), epoch=int(epoch), metrics=dict(metrics))
-
-
-def run_cell(ws: Workspace, cfg: FvcConfig, cell: Cell | dict[str, Any]) -> Events:
-    """Compute one fold (a finished one is reused) and return the events its fit emitted."""
-    cell = cell if isinstance(cell, Cell) else Cell(**cell)
-    rec = Recorder()
-    run_experiment_fold(ws, cfg, cell.rc(), cell.fold, [rec])
-    return rec.events
-
-
-class _Replay(TrainObserver):
-    """Passes every event on; as the gather starts a fold, first replays what that fold's fit emitted.
-
-    Not a CompositeObserver: the loop flattens those into their members, which would bypass the replay.
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) or in a Ray Train worker (a process group already set up), every
+    rank trains the fold through the DDP trainer and rank 0 alone writes it; the other ranks return when the
+    fold is on disk. Rank 0 builds the clip cache first, so ranks never write one cache side by side.
     """
-
-    def __init__(self, observers: list[TrainObserver], events: dict[tuple[str, int], Events]):
-        self.inner = CompositeObserver(observers)
-        self.pending = events
-        self.model: str | None = None
-
-    def on_run_start(self, model_id, run_config, data_fingerprint, tables=None):
-        self.model = model_id
-        self.inner.on_run_start(model_id, run_config, data_fingerprint, tables)
-
-    def on_fold_start(self, fold):
-        self.inner.on_fold_start(fold)
-        for ev in self.pending.pop((str(self.model), int(fold)), []):
-            if ev["event"] == "search_point":
-                self.inner.on_search_point(ev["fold"], ev["params"], ev["score"])
-            elif ev["event"] == "epoch_end":
-                self.inner.on_epoch_end(ev["fold"], ev["epoch"], ev["metrics"])
-
-    def on_epoch_end(self, fold, epoch, metrics):
-        self.inner.on_epoch_end(fold, epoch, metrics)
-
-    def on_search_point(self, fold, params, score):
-        self.inner.on_search_point(fold, params, score)
-
-    def on_fold_end(self, fold, metrics, artifacts):
-        self.inner.on_fold_end(fold, metrics, artifacts)
-
-    def on_run_end(self, summary, final_model_path, artifacts):
-        self.inner.on_run_end(summary, final_model_path, artifacts)
-
-    def on_run_error(self, model_id, error):
-        self.inner.on_run_error(model_id, error)
+    cell = cell if isinstance(cell, Cell) else Cell(**cell)
+    rc = cell.rc()
+    if distributed.env_world_size() > 1 or distributed.group_ready():
+        if get_model(rc.model).family != "deep":
+            raise InputError(cell.model, "only deep models train one fold in several processes (DDP); "
+                             "run the others with one process per fold")
+        rc = rc.model_copy(update={"ddp": True})
+        d = distributed.current(resolve_device(rc.device).type)
+        if d.is_main:
+            experiment_folds(ws, rc)  # loads the model's data: builds its clip cache once
+        distributed.barrier(d)
+        run_experiment_fold(ws, cfg, rc, cell.fold)
+        distributed.barrier(d)  # rank 0 has written the fold
+        return
+    run_experiment_fold(ws, cfg, rc, cell.fold)
 
 
-def gather(ws: Workspace, cfg: FvcConfig, rcs: list[RunConfig], observers: list[TrainObserver] | None,
-           events: dict[tuple[str, int], Events]) -> list[CVResult]:
-    """``run_experiment`` per run, over the folds computed elsewhere, with their events replayed."""
-    replay = _Replay(observers or [], dict(events))
-    return [run_experiment(ws, cfg, rc, [replay]) for rc in rcs]
+def gather(ws: Workspace, cfg: FvcConfig, rcs: list[RunConfig],
+           observers: list[TrainObserver] | None) -> list[CVResult]:
+    """``run_experiment`` per run, over the folds computed elsewhere (their saved events are replayed)."""
+    return [run_experiment(ws, cfg, rc, observers or []) for rc in rcs]
 
 
-MapCells = Callable[[Workspace, FvcConfig, list[Cell]], list[Events]]
+MapCells = Callable[[Workspace, FvcConfig, list[Cell]], None]
 
 
 def train_grid(ws: Workspace, cfg: FvcConfig, rcs: list[RunConfig], observers: list[TrainObserver] | None,
                map_cells: MapCells, force: bool = False) -> list[CVResult]:
     """Plan the grid, compute its cells with ``map_cells`` (in cell order), then gather each run."""
-    cells = plan(ws, rcs, force=force)
-    outs = map_cells(ws, cfg, cells)
-    return gather(ws, cfg, rcs, observers, {(c.model, c.fold): ev for c, ev in zip(cells, outs)})
+    map_cells(ws, cfg, plan(ws, rcs, force=force))
+    return gather(ws, cfg, rcs, observers)
 
 
-def map_here(ws: Workspace, cfg: FvcConfig, cells: list[Cell]) -> list[Events]:
+def map_here(ws: Workspace, cfg: FvcConfig, cells: list[Cell]) -> None:
     """The cells one after another in this process (the reference the parallel executors must match)."""
-    return [run_cell(ws, cfg, c) for c in cells]
+    for c in cells:
+        run_cell(ws, cfg, c)

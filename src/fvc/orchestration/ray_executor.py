@@ -5,8 +5,10 @@ writes the part files exactly as with the local pool: resume, error rows and
 row order stay the runner's. A task on another node writes its stage's files
 (augmented, scaled videos) under the workspace path, so the workspace must be
 the same shared path on every node. Training runs one task per (model, fold)
-(:mod:`.fold_grid`), with ``num_gpus`` for deep models; the driver gathers
-the folds and is the only process that writes MLflow.
+(:mod:`.fold_grid`), with ``num_gpus`` for deep models; with
+``ddp_workers`` > 1 a deep model's fold is trained data parallel by that many
+Ray Train workers instead (:mod:`.ray_train`). The driver gathers the folds
+and is the only process that writes MLflow.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ def _row_task(fn: Callable[[dict[str, Any]], Any], row: dict[str, Any]) -> Outco
 
 
 @ray.remote
-def _cell_task(ws: Workspace, cfg: FvcConfig, cell: fold_grid.Cell) -> fold_grid.Events:
-    return fold_grid.run_cell(ws, cfg, cell)
+def _cell_task(ws: Workspace, cfg: FvcConfig, cell: fold_grid.Cell) -> None:
+    fold_grid.run_cell(ws, cfg, cell)
 
 
 class RayExecutor:
@@ -53,15 +55,19 @@ class RayExecutor:
     Without an address (and no Ray started in this process) a local Ray
     with ``num_cpus`` is started; ``auto`` joins the cluster this machine
     belongs to; ``ray://`` connects a Ray client to a remote head.
+    ``ddp_workers`` > 1 (``fvc train --ddp-workers N``): each deep model's
+    fold is trained by N Ray Train workers (DDP), one GPU each when the
+    cluster has GPUs.
     """
 
     name = "ray"
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None,
-                 gpus_per_task: float | None = None):
+                 gpus_per_task: float | None = None, ddp_workers: int | None = None):
         self.address = address
         self.num_cpus = num_cpus
         self.gpus_per_task = gpus_per_task
+        self.ddp_workers = ddp_workers
         self.rows_sent = 0  # rows handed to Ray tasks (what a test checks to know Ray did the work)
 
     def connect(self) -> None:
@@ -114,13 +120,25 @@ class RayExecutor:
             return self.gpus_per_task
         return 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
 
-    def _map_cells(self, ws: Workspace, cfg: FvcConfig, cells: list[fold_grid.Cell]) -> list[fold_grid.Events]:
-        """One task per (model, fold), all at once; Ray queues what the cluster cannot hold yet."""
+    def _ddp(self, cell: fold_grid.Cell) -> bool:
+        return (self.ddp_workers or 1) > 1 and get_model(cell.model).family in DEEP_FAMILIES
+
+    def _map_cells(self, ws: Workspace, cfg: FvcConfig, cells: list[fold_grid.Cell]) -> None:
+        """One task per (model, fold), all at once (Ray queues what the cluster cannot hold yet); the DDP
+        cells meanwhile one after another, each on ``ddp_workers`` Ray Train workers."""
         self.connect()
         refs = [_cell_task.options(num_cpus=1, num_gpus=self._gpus(c), max_retries=MAX_RETRIES).remote(ws, cfg, c)
-                for c in cells]
+                for c in cells if not self._ddp(c)]
         try:
-            return ray.get(refs)
+            ddp = [c for c in cells if self._ddp(c)]
+            if ddp:
+                from .ray_train import train_cell
+
+                use_gpu = (self.gpus_per_task if self.gpus_per_task is not None
+                           else ray.cluster_resources().get("GPU", 0)) > 0
+                for c in ddp:
+                    train_cell(ws, cfg, c, int(self.ddp_workers), use_gpu)
+            ray.get(refs)
         except BaseException as exc:
             for ref in refs:
                 ray.cancel(ref, force=True)

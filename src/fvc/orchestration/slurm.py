@@ -28,6 +28,7 @@ from ..experiment import default_run_config
 from ..models import resolve_models
 from ..pipeline import GRAPH, TRAIN, train_configs
 from ..stages import upstream
+from ..training import distributed
 from ..training.events import TrainObserver
 from ..workspace import Workspace, atomic_write_text
 from . import fold_grid
@@ -166,36 +167,26 @@ def submit(ws: Workspace) -> str:
 
 
 # -- the job bodies -------------------------------------------------------------------------
-def _events_file(ws: Workspace, cell: fold_grid.Cell) -> Path:
-    return slurm_dir(ws) / "events" / f"{cell.model}-fold{cell.fold}-{fold_grid.cell_key(cell)}.json"
-
-
 def run_fold_job(ws: Workspace, cfg: FvcConfig, cells_file: Path, index: int) -> fold_grid.Cell:
-    """Array task ``index``: its fold, and the events of its fit kept for the gather job."""
+    """Array task ``index``: its fold, saved with its fit's events for the gather job.
+
+    Under ``srun torchrun`` (several GPUs per task) every process runs this; they train the fold together
+    (DDP) and rank 0 writes it. A requeued task finds its fold finished and reuses it.
+    """
     try:
         cells = [fold_grid.Cell(**c) for c in json.loads(Path(cells_file).read_text())]
     except (OSError, ValueError, TypeError) as exc:
         raise InputError(cells_file, f"not a cells file written by 'fvc slurm' ({exc})") from exc
     if not 0 <= index < len(cells):
         raise InputError("--index", f"{index} is outside the array 0-{len(cells) - 1}")
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise FvcError("this trainer trains one fold on one device; multi-GPU folds (srun torchrun) need the "
-                       "DDP trainer: use --gpus-per-task 1")
     cell = cells[index]
-    events = fold_grid.run_cell(ws, cfg, cell)
-    path = _events_file(ws, cell)
-    if events or not path.exists():  # a requeued task that finds its fold done keeps the first events
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(events))
+    try:
+        fold_grid.run_cell(ws, cfg, cell)
+    finally:
+        distributed.leave()
     return cell
 
 
 def run_gather_job(ws: Workspace, cfg: FvcConfig, models: str, observers: list[TrainObserver]) -> list:
-    """``run_experiment`` for each selected model whose results are stale, with its folds' events replayed."""
-    rcs = train_configs(ws, models)[0]
-    events = {}
-    for rc in rcs:
-        for path in (slurm_dir(ws) / "events").glob(f"{rc.model}-fold*-{fold_grid.rc_key(rc)}.json"):
-            fold = int(path.name[len(rc.model) + len("-fold"):].split("-", 1)[0])
-            events[(rc.model, fold)] = json.loads(path.read_text())
-    return fold_grid.gather(ws, cfg, rcs, observers, events)
+    """``run_experiment`` for each selected model whose results are stale; reused folds replay their events."""
+    return fold_grid.gather(ws, cfg, train_configs(ws, models)[0], observers)

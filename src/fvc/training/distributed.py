@@ -1,9 +1,12 @@
 """Data parallel training with ``torch.distributed``: who this process is, and the collectives the trainer needs.
 
-A run is distributed when a process group is already initialised (Ray Train,
-a caller) or when ``torchrun`` set ``WORLD_SIZE`` > 1, in which case the group
-is initialised here (``nccl`` on CUDA, ``gloo`` on CPU). Every rank runs the
-same loop; rank 0 alone writes checkpoints, results and tracking.
+A run is distributed when a process group is already initialised (Ray Train's
+TorchTrainer sets one up in each worker before our code runs) or when
+``torchrun`` set ``WORLD_SIZE`` > 1, in which case the group is initialised
+here (``nccl`` on CUDA, ``gloo`` on CPU), once, and :func:`leave` destroys
+it again; a group someone else set up is joined as it is and left to its
+owner. Every rank runs the same loop; rank 0 alone writes checkpoints,
+results and tracking.
 """
 
 from __future__ import annotations
@@ -35,18 +38,36 @@ class Dist:
         return self.rank == 0
 
 
+_OWNED = False  # the process group was initialised here (from torchrun's environment), not by Ray Train
+
+
 def env_world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1") or 1)
 
 
+def group_ready() -> bool:
+    """A process group is set up in this process (by us, or by Ray Train / a caller)."""
+    return dist.is_available() and dist.is_initialized()
+
+
+def leave() -> None:
+    """Destroy the process group if this module initialised it (a Ray Train group belongs to Ray)."""
+    global _OWNED
+    if _OWNED and group_ready():
+        dist.destroy_process_group()
+    _OWNED = False
+
+
 def current(device_type: str = "cpu", required: bool = False) -> Dist:
     """This process's place in the run, initialising the group from torchrun's environment when needed."""
-    if dist.is_available() and dist.is_initialized():
+    global _OWNED
+    if group_ready():
         return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
     if env_world_size() > 1:
         if not dist.is_available():
             raise InputError("--ddp", "this torch build has no torch.distributed")
         dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+        _OWNED = True
         return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
     if required:
         raise InputError("--ddp", f"needs several processes (WORLD_SIZE is {env_world_size()}); {TORCHRUN_HELP}")
