@@ -235,7 +235,7 @@ class _StopAt(RecordingObserver):
             raise _Interrupt(f"stopped at fold {fold} epoch {epoch}")
 
 
-def test_interrupted_and_resumed_run_saves_the_same_weights_as_an_uninterrupted_one(tmp_path):
+def test_interrupted_and_resumed_run_saves_the_same_weights_as_an_uninterrupted_one(tmp_path, monkeypatch):
     """Stopped inside fold 1, resumed, stopped inside the final refit, resumed: the final model.pt holds the
     same weights, bit for bit, as a run that was never stopped, and the same out-of-fold predictions."""
     import shutil
@@ -243,7 +243,7 @@ def test_interrupted_and_resumed_run_saves_the_same_weights_as_an_uninterrupted_
     import torch
 
     make_scaled_workspace(tmp_path / "a", per_class=4, folds=2)
-    shutil.copytree(tmp_path / "a", tmp_path / "b")  # the same video files (the fixture writer is not bit-exact)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
     from fvc.workspace import Workspace
 
     straight_ws, resumed_ws = Workspace(tmp_path / "a"), Workspace(tmp_path / "b")
@@ -256,9 +256,15 @@ def test_interrupted_and_resumed_run_saves_the_same_weights_as_an_uninterrupted_
         with pytest.raises(_Interrupt):
             run_experiment(resumed_ws, FvcConfig(), rc, [stop])
     last = RecordingObserver()
+    fitted, fit_fold = [], deep_adapter.DeepAdapter.fit_fold
+    monkeypatch.setattr(deep_adapter.DeepAdapter, "fit_fold",
+                        lambda self, k, *a, **kw: fitted.append(k) or fit_fold(self, k, *a, **kw))
     resumed = run_experiment(resumed_ws, FvcConfig(), rc, [last])
-    # the last run trained only what was left: the final refit's epochs after its first
-    assert [(e["fold"], e["epoch"]) for n, e in last.events if n == "epoch_end"] == [(-1, e) for e in final_epochs[1:]]
+    # the last run trained only what was left: no fold (their saved epochs are replayed), and the final
+    # refit's epochs after its first
+    assert fitted == []
+    assert [(e["fold"], e["epoch"]) for n, e in last.events if n == "epoch_end" and e["fold"] == -1] == \
+        [(-1, e) for e in final_epochs[1:]]
     a = load_model(straight.final_model_path)[0].state_dict()
     b = load_model(resumed.final_model_path)[0].state_dict()
     assert a.keys() == b.keys()
