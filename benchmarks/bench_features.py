@@ -19,7 +19,7 @@ measured side by side mean anything):
   process CPU time (all threads; steadier than wall time on a loaded
   machine); target <= 1.3x;
 - sampled and decoded frames per second;
-- per-family cost in ms per frame it runs on (sampled frames for the frame
+- per-family cost in CPU ms per frame it runs on (sampled frames for the frame
   families, decoded frames for the discontinuity thumbnails).
 ``--memory``: peak RSS of the ``fvc features`` process alone on a 1080p 60 s
 video (target <= 400 MB).
@@ -161,7 +161,7 @@ def report(name: str, paths: list[Path], r: dict) -> None:
     rows.append(("gop (extra keyframes)", fam.get("gop", 0.0) * 1000, "corpus total"))
     inner = sum(v for k, v in fam.items() if k != "loop_total")
     rows.append(("decode + loop", (fam.get("loop_total", 0.0) - inner) * 1000 / max(1, r["decoded"]), "decoded frame"))
-    print("per family (wall ms, the best feature run of each video):")
+    print("per family (CPU ms of the thread running it; decode + loop: the process's; the best feature run of each video):")
     print(pd.DataFrame(rows, columns=["family", "ms", "per"]).round(3).to_string(index=False))
 
 
