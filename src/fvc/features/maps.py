@@ -77,7 +77,8 @@ def block_sums(img: np.ndarray, block: int) -> np.ndarray:
     From the integral image: one pass, then four strided reads at the tile corners.
     """
     h, w = (img.shape[0] // block) * block, (img.shape[1] // block) * block
-    # int32 while no sum can overflow it (frames under 8.4 M pixels), float64 above (exact up to 2^53)
+    # int32 while no sum can overflow it (frames under 8.4 M pixels), float64 above (exact up to 2^53):
+    # wrapped int32 sums would still give the right differences, but signed overflow is undefined in C++
     s = cv2.integral(img[:h, :w], sdepth=cv2.CV_32S if h * w * 255 < 2**31 else cv2.CV_64F)
     out = s[block::block, block::block] - s[block::block, :-block:block]
     out -= s[:-block:block, block::block]
