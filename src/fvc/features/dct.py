@@ -81,7 +81,7 @@ def frame_dct(frame: np.ndarray | FrameMaps) -> np.ndarray:
     e = np.multiply(c, c, out=c)  # energies, in place
     dc = float(e[:, 0, 0::8].sum(dtype=np.float64)) / n
     e[:, 0, 0::8] = 0.0  # AC only from here: the DC energy would swamp the 4th moment
-    col = e.sum(axis=0, dtype=np.float64).reshape(8, -1, 8).sum(axis=1)  # energy per coefficient [k, v]
+    col = e.sum(axis=0).reshape(8, -1, 8).sum(axis=1, dtype=np.float64)  # energy per coefficient [k, v]
     ac_sum = float(col.sum())
     ac = ac_sum / n
     hf = float(col[_HF].sum() / max(ac_sum, 1e-8))
