@@ -2,8 +2,7 @@
 
 The families read the same median residual, Laplacian and Sobel gradients;
 computing each once per frame, in the cheapest exact form (integer filters
-on the uint8 frame where the result is an integer, block sums from an
-integral image), is most of what keeps the sampled-frame work small next to
+on the uint8 frame where the result is an integer, integer block sums), is most of what keeps the sampled-frame work small next to
 decoding.
 """
 
@@ -74,16 +73,12 @@ def maps_of(frame: np.ndarray | FrameMaps) -> FrameMaps:
 def block_sums(img: np.ndarray, block: int) -> np.ndarray:
     """Sum of a uint8 image over each ``block`` x ``block`` tile (cropped to whole tiles), float32, exact.
 
-    From the integral image: one pass, then four strided reads at the tile corners.
+    Each row's runs of ``block`` pixels summed in one OpenCV pass (int32: no overflow, a tile holds at
+    most 255 * 32 * 32), then the ``block`` rows of each tile.
     """
     h, w = (img.shape[0] // block) * block, (img.shape[1] // block) * block
-    # int32 while no sum can overflow it (frames under 8.4 M pixels), float64 above (exact up to 2^53):
-    # wrapped int32 sums would still give the right differences, but signed overflow is undefined in C++
-    s = cv2.integral(img[:h, :w], sdepth=cv2.CV_32S if h * w * 255 < 2**31 else cv2.CV_64F)
-    out = s[block::block, block::block] - s[block::block, :-block:block]
-    out -= s[:-block:block, block::block]
-    out += s[:-block:block, :-block:block]
-    return out.astype(np.float32)
+    runs = cv2.reduce(np.ascontiguousarray(img[:h, :w]).reshape(-1, block), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    return runs.reshape(h // block, block, w // block).sum(axis=1).astype(np.float32)
 
 
 def mean_square(a: np.ndarray) -> float:

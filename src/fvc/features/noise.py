@@ -31,7 +31,8 @@ def frame_noise(frame: np.ndarray | FrameMaps) -> np.ndarray:
         incons = float(np.log(block + 0.5).std())
     else:
         incons = float("nan")
-    r = cv2.subtract(m.g, cv2.GaussianBlur(m.g, (5, 5), 1.0))
+    blur = cv2.GaussianBlur(m.g, (5, 5), 1.0)
+    r = cv2.subtract(m.g, blur, dst=blur)  # in place: one frame-sized buffer fewer
     # moments about zero: a high-pass residual has mean ~0
     var = mean_square(r)
     m4 = mean_square(cv2.multiply(r, r, dst=r))  # squared in place: r is not read again
