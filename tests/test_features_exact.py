@@ -1,6 +1,6 @@
 """Noise, sharpness and block-map features against plain float64 references of their definitions.
 
-The families compute with integer filters, integral-image block sums and in-place float32 arithmetic
+The families compute with integer filters, integer block sums and in-place float32 arithmetic
 for speed; these references (numpy and OpenCV in float64, written the obvious way) pin the values.
 """
 
