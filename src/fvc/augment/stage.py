@@ -13,11 +13,14 @@ go stale here.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import os
 from pathlib import Path
 from typing import Any
 
+import av
 import pandas as pd
 
 from ..config import AugmentConfig, FvcConfig
@@ -29,8 +32,11 @@ from .render import EncodeSettings, render_augmented
 
 STAGE = "augmented"
 CARRIED = ["cascade_id", "group_id", "label"]
+# What a stage knows of each video it encodes, recorded so that nothing downstream re-probes the file:
+# codec (the decoder's name, as a probe says it), encoder settings (JSON), size, frame rate; plus n_frames.
+WRITTEN = ["codec", "encoder", "width", "height", "fps"]
 COLUMNS = ["video_id", "source_video_id", "aug_index", "aug_profile", "params", "path", "is_augmented", *CARRIED,
-           "n_frames", "error"]
+           "n_frames", *WRITTEN, "error"]
 ORIGINAL = "original"  # the aug_profile of aug_index 0 rows
 NO_COPIES = "none"  # a profile setting: no copies for that consumer
 ID_TAGS = {"full": "aug", "forensic_safe": "safe"}  # video id of copy k: <source>__<tag><k:02d>
@@ -84,6 +90,23 @@ def encode_settings(acfg: AugmentConfig, profile: str = "full") -> EncodeSetting
     return EncodeSettings(options={"preset": acfg.preset, "crf": str(profile_crf(profile, acfg.crf))})
 
 
+def written_facts(enc: EncodeSettings, width: int, height: int, fps: float, frames: int) -> dict[str, Any]:
+    """The ``WRITTEN`` columns and ``n_frames`` of a video a stage encoded with ``enc`` (stages 1 and 3)."""
+    return {"codec": av.codec.Codec(enc.codec, "w").canonical_name,
+            "encoder": json.dumps(dataclasses.asdict(enc), sort_keys=True),
+            "width": int(width), "height": int(height), "fps": float(fps), "n_frames": int(frames)}
+
+
+def set_written_types(df: pd.DataFrame) -> pd.DataFrame:
+    """The column types of ``WRITTEN`` and ``n_frames`` (shared by the augmented and scaled tables)."""
+    for col in ("width", "height", "n_frames"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    df["fps"] = pd.to_numeric(df["fps"], errors="coerce").astype("float64")
+    for col in ("codec", "encoder"):
+        df[col] = df[col].astype("string")
+    return df
+
+
 def augment_one(ws: Workspace, row: dict[str, Any], acfg: AugmentConfig) -> list[dict[str, Any]]:
     """Write the N augmented copies per profile of one source video; return its table rows."""
     out_dir = ws.stage_dir("augment")
@@ -112,7 +135,7 @@ def augment_one(ws: Workspace, row: dict[str, Any], acfg: AugmentConfig) -> list
             rows.append({
                 "video_id": vid, "source_video_id": row["video_id"], "aug_index": k, "aug_profile": profile,
                 "params": to_json(params), "path": relative(ws, final), "is_augmented": True, **carried,
-                "n_frames": info["frames_out"],
+                **written_facts(enc, info["width"], info["height"], info["fps"], info["frames_out"]),
             })
     return rows
 
@@ -136,12 +159,19 @@ def _clean_partials(out_dir: Path) -> None:
             p.rmdir()
 
 
-def finish_table(table: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
-    """Fill failed rows from their source and fix the column types of the contract."""
+def finish_table(table: pd.DataFrame, sources: pd.DataFrame, index: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Fill failed rows from their source, the originals' file facts from the index (which probed them;
+    they are not re-encoded, so no encoder), and fix the column types of the contract."""
     df = table.copy()
     for col in COLUMNS:
         if col not in df.columns:
             df[col] = None
+    if index is not None and len(df):
+        probed = index.set_index("video_id").rename(columns={"frame_count": "n_frames"})
+        original = df["aug_index"].astype("Int64").eq(0).fillna(False).to_numpy(dtype=bool)
+        for col in ("codec", "width", "height", "fps", "n_frames"):
+            if col in probed.columns:
+                df[col] = df[col].astype(object).where(~original, df["video_id"].map(probed[col]))
     failed = df["source_video_id"].isna()
     if failed.any():
         df["source_video_id"] = df["source_video_id"].astype(object).where(~failed, df["video_id"])
@@ -150,7 +180,7 @@ def finish_table(table: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
             df[col] = df[col].astype(object).where(~failed, df["source_video_id"].map(src[col]))
     df["aug_index"] = pd.to_numeric(df["aug_index"], errors="coerce").astype("Int64")
     df["label"] = pd.to_numeric(df["label"], errors="coerce").astype("Int64")
-    df["n_frames"] = pd.to_numeric(df["n_frames"], errors="coerce").astype("Int64")
+    set_written_types(df)
     df["is_augmented"] = df["is_augmented"].astype("boolean")
     for col in ("video_id", "source_video_id", "aug_profile", "params", "path", "cascade_id", "group_id", "error"):
         df[col] = df[col].astype("string")
@@ -158,8 +188,9 @@ def finish_table(table: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
     return df[COLUMNS + extra]
 
 
+# version 2: the WRITTEN columns
 AUGMENT = Stage("augment", output=STAGE, inputs=("index", "splits"), config=("augment",),
-                version=f"1.params{PARAMS_VERSION}", per_video=True, files="augment")
+                version=f"2.params{PARAMS_VERSION}", per_video=True, files="augment")
 
 
 def run_augment(ws: Workspace, cfg: FvcConfig, per_video: int | None = None, workers: int = 1,
@@ -173,7 +204,8 @@ def run_augment(ws: Workspace, cfg: FvcConfig, per_video: int | None = None, wor
     if not 0 <= acfg.op_probability <= 1:
         raise InputError("augment.op_probability", "must be between 0 and 1")
     sources = source_videos(ws, acfg.include_unlabeled)
+    index = ws.read("index")
     _clean_partials(ws.stage_dir("augment"))
     return run_stage(ws, AUGMENT, cfg, sources.to_dict("records"), functools.partial(augment_one, ws, acfg=acfg),
-                     workers=workers, retry_failed=retry_failed, finish=lambda t: finish_table(t, sources),
+                     workers=workers, retry_failed=retry_failed, finish=lambda t: finish_table(t, sources, index),
                      description="augment")

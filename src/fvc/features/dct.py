@@ -3,12 +3,13 @@
 Each re-compression quantises the same coefficients again, which leaves
 periodic gaps in their histograms (double quantisation) and kills high
 frequencies; the block transform is done for all blocks at once as two
-matrix products (as fast here as ``cv2.dct`` on the rows of reshaped
-blocks, and half the passes), so it costs about one pass over the frame.
+matrix products with no transposing copy between them, so it costs about
+one pass over the frame.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .maps import FrameMaps, maps_of
@@ -25,61 +26,68 @@ def _dct_matrix(n: int = 8) -> np.ndarray:
 
 
 _D = _dct_matrix()
-_U, _V = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
-_HF = (_U + _V) >= 8
-_AC = ~((_U == 0) & (_V == 0))
+_K, _V = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
+_HF = (_K + _V) >= 8
 
 
-def block_coefficients(grey: np.ndarray) -> np.ndarray:
-    """DCT of every 8x8 block (frame cropped to a multiple of 8) as rows of 64, in [v, u] order.
+def coefficient_planes(frame: np.ndarray | FrameMaps) -> np.ndarray:
+    """DCT of every 8x8 block (frame cropped to a multiple of 8), level-shifted as JPEG does.
 
-    Two large (M, 8) x (8, 8) products: the rows of every block at once, a
-    transposing reshape, then the columns; no loop over blocks.
+    Shape (H/8, 8, W): ``c[by, k, 8 * bx + v]`` is the coefficient of vertical
+    frequency k and horizontal frequency v of block (by, bx). Two products and
+    no transposing copy: the rows of every block at once, then the columns of
+    each row of blocks (a batched (8, 8) x (8, W) product).
     """
-    h, w = (grey.shape[0] // 8) * 8, (grey.shape[1] // 8) * 8
-    rows = grey[:h, :w].astype(np.float32).reshape(-1, 8) @ _D.T  # [y, bw, v]
-    rows = rows.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 3, 1).reshape(-1, 8)  # [bh, bw, v, y]
-    coef = (rows @ _D.T).reshape(-1, 64)  # [block, v, u]
-    coef[:, 0] -= 1024.0  # the JPEG level shift (-128 per pixel) only moves the DC term: 8 * 128
+    m = maps_of(frame)
+    h, w = (m.grey.shape[0] // 8) * 8, (m.grey.shape[1] // 8) * 8
+    rows = m.g[:h, :w].reshape(h, w // 8, 8) @ _D.T  # [y, bx, v]
+    coef = np.matmul(_D, rows.reshape(h // 8, 8, w))  # [by, k, bx * 8 + v]
+    coef[:, 0, 0::8] -= 1024.0  # the JPEG level shift (-128 per pixel) only moves the DC term: 8 * 128
     return coef
 
 
 def block_dct(grey: np.ndarray) -> np.ndarray:
     """DCT of every 8x8 block of the frame: shape (N, 8, 8), [u, v] as ``cv2.dct`` of the block."""
-    return block_coefficients(grey).reshape(-1, 8, 8).transpose(0, 2, 1)
+    c = coefficient_planes(grey)
+    return c.reshape(c.shape[0], 8, -1, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
+
+
+def dq_periodicities(coefs: np.ndarray) -> np.ndarray:
+    """Per row of ``coefs``: strength of the strongest non-zero frequency in its integer histogram."""
+    c = np.rint(coefs)
+    keep = (np.abs(c) <= 64) & (c != 0)
+    k = coefs.shape[0]
+    bins = (np.arange(k)[:, None] * 129 + (c + 64).astype(np.int64))[keep]  # one histogram per row, side by side
+    hist = np.bincount(bins, minlength=k * 129).reshape(k, 129).astype(np.float64)
+    spec = np.abs(np.fft.rfft(hist - hist.mean(axis=1, keepdims=True), axis=1))
+    total = spec[:, 1:].sum(axis=1)
+    out = np.divide(spec[:, 2:].max(axis=1), total, out=np.zeros(k), where=total > 0)
+    return np.where(keep.sum(axis=1) < 32, 0.0, out)
 
 
 def _dq_periodicity(coef: np.ndarray) -> float:
-    """Strength of the strongest non-zero frequency in a coefficient's integer histogram."""
-    c = np.rint(coef)
-    c = c[(np.abs(c) <= 64) & (c != 0)]
-    if c.size < 32:
-        return 0.0
-    hist = np.bincount((c + 64).astype(np.int64), minlength=129).astype(np.float64)
-    spec = np.abs(np.fft.rfft(hist - hist.mean()))
-    total = spec[1:].sum()
-    return float(spec[2:].max() / total) if total > 0 else 0.0
+    """``dq_periodicities`` of one coefficient's values."""
+    return float(dq_periodicities(np.asarray(coef)[None])[0])
 
 
 def frame_dct(frame: np.ndarray | FrameMaps) -> np.ndarray:
-    grey = maps_of(frame).grey
-    if grey.shape[0] < 8 or grey.shape[1] < 8:
+    m = maps_of(frame)
+    if m.grey.shape[0] < 8 or m.grey.shape[1] < 8:
         return np.full(len(NAMES), np.nan)
-    d = block_coefficients(grey)  # (N, 64); the masks below are symmetric in u and v
-    e = d * d
-    ones = np.ones(e.shape[0], np.float32)
-    col = (ones @ e).astype(np.float64)  # energy per coefficient over all blocks, one BLAS pass
-    col4 = (ones @ (e * e)).astype(np.float64)
-    n = e.shape[0]
-    dc = float(col[0]) / n
-    ac_sum = float(col[1:].sum())
+    c = coefficient_planes(m)
+    n = c.shape[0] * (c.shape[2] // 8)  # blocks
+    # (0,1) and (1,0) are the lowest AC frequencies: present in every block, quantised coarsely
+    per = float(dq_periodicities(np.stack([c[:, 1, 0::8].ravel(), c[:, 0, 1::8].ravel()])).mean())
+    e = np.multiply(c, c, out=c)  # energies, in place
+    dc = float(e[:, 0, 0::8].sum(dtype=np.float64)) / n
+    e[:, 0, 0::8] = 0.0  # AC only from here: the DC energy would swamp the 4th moment
+    col = e.sum(axis=0).reshape(8, -1, 8).sum(axis=1, dtype=np.float64)  # energy per coefficient [k, v]
+    ac_sum = float(col.sum())
     ac = ac_sum / n
-    hf = float(col[_HF.ravel()].sum() / max(ac_sum, 1e-8))
+    hf = float(col[_HF].sum() / max(ac_sum, 1e-8))
     # AC coefficients have mean ~0: kurtosis from the 2nd and 4th raw moments of all of them
     n_ac = n * 63
-    m2, m4 = ac_sum / n_ac, float(col4[1:].sum()) / n_ac
+    m2, m4 = ac_sum / n_ac, float(cv2.norm(e, cv2.NORM_L2SQR)) / n_ac
     kurt = m4 / (m2 * m2) - 3.0 if m2 > 1e-8 else 0.0
-    # (0,1) and (1,0) are the lowest AC frequencies: present in every block, quantised coarsely
-    per = 0.5 * (_dq_periodicity(d[:, 1]) + _dq_periodicity(d[:, 8]))
-    zero = float(np.count_nonzero(e < 0.25) - np.count_nonzero(e[:, 0] < 0.25)) / n_ac
+    zero = float(np.count_nonzero(e < 0.25) - n) / n_ac  # every zeroed DC term counts: take them off
     return np.array([np.log1p(dc), np.log1p(ac), hf, np.log1p(max(kurt, -0.99) + 1.0), per, zero], dtype=np.float64)

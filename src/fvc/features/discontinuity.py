@@ -1,6 +1,6 @@
 """Temporal discontinuity: cuts, dropped or duplicated segments and speed changes in an edited timeline.
 
-Every decoded frame gives a tiny luma thumbnail (a strided view of the
+Every decoded frame gives a tiny luma thumbnail (a strided uint8 copy of the
 decoder's plane, no conversion); consecutive thumbnails give a difference
 series. A spike is a difference far above the typical difference on both
 sides of it (the lower of the medians just before and just after, so a
@@ -13,6 +13,7 @@ stretch, and a step in the running median is a change of playback speed.
 from __future__ import annotations
 
 import av
+import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -26,11 +27,11 @@ DUP = 0.3
 
 
 def thumbnail(frame: av.VideoFrame) -> np.ndarray:
-    """About THUMB_SIDE pixels on the long side, sampled from the luma plane (float32 copy of the samples only)."""
+    """About THUMB_SIDE pixels on the long side, sampled from the luma plane (a uint8 copy of the samples only)."""
     plane = frame.planes[0]
-    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
     step = max(1, round(max(plane.width, plane.height) / THUMB_SIDE))
-    return luma[step // 2:: step, step // 2:: step].astype(np.float32)
+    return np.ascontiguousarray(luma[step // 2:: step, step // 2: plane.width: step])
 
 
 class DiffSeries:
@@ -45,7 +46,8 @@ class DiffSeries:
     def add(self, index: int, thumb: np.ndarray, key: bool) -> None:
         self.frames += 1
         if self._prev is not None and self._prev[0] == index - 1 and self._prev[1].shape == thumb.shape:
-            self.diffs.append(float(np.abs(thumb - self._prev[1]).mean()))
+            # mean |difference| as one exact integer sum (uint8 in, double out)
+            self.diffs.append(cv2.norm(thumb, self._prev[1], cv2.NORM_L1) / thumb.size)
             self.keys.append(key)
         self._prev = (index, thumb)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blockmap import STATS, block_means, local_block, map_stats
-from .maps import FrameMaps, maps_of
+from .blockmap import STATS, local_block, map_stats
+from .maps import FrameMaps, block_sums, maps_of
 
 NAMES = tuple(f"lnoise_{s}" for s in STATS)
 
@@ -22,7 +22,7 @@ def noise_map(frame: np.ndarray | FrameMaps) -> np.ndarray:
     if local_block(m.grey.shape) == 32:
         sub = m.residual_blocks8  # mean |residual| per 8x8 sub-block, shared with the noise family
     else:
-        sub = block_means(np.abs(m.residual_median), 4)
+        sub = block_sums(m.abs_residual, 4) / 16.0
     bh, bw = sub.shape[0] // 4, sub.shape[1] // 4
     if not bh or not bw:
         return np.zeros((0, 0), np.float32)

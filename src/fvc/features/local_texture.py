@@ -31,10 +31,10 @@ def texture_maps(frame: np.ndarray | FrameMaps) -> tuple[np.ndarray, np.ndarray,
     lap = cv2.Laplacian(half, cv2.CV_32F, ksize=3)
     gx = cv2.Sobel(half, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(half, cv2.CV_32F, 0, 1, ksize=3)
-    lap_e = block_means(cv2.multiply(lap, lap), block)
-    jxx = block_means(cv2.multiply(gx, gx), block)
-    jyy = block_means(cv2.multiply(gy, gy), block)
+    lap_e = block_means(cv2.multiply(lap, lap, dst=lap), block)  # squares in place: the maps are not read again
     jxy = block_means(cv2.multiply(gx, gy), block)
+    jxx = block_means(cv2.multiply(gx, gx, dst=gx), block)
+    jyy = block_means(cv2.multiply(gy, gy, dst=gy), block)
     log_lap = np.log(lap_e + 1.0)
     ratio = log_lap - np.log(jxx + jyy + 1.0)
     coherence = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy**2) / (jxx + jyy + 1.0)

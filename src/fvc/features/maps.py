@@ -1,8 +1,9 @@
 """Full-resolution maps that several per-frame families share, each computed at most once per frame.
 
-The families read the same float frame, median residual, Laplacian and
-Sobel gradients; computing each once per frame is most of what keeps the
-sampled-frame work small next to decoding.
+The families read the same median residual, Laplacian and Sobel gradients;
+computing each once per frame, in the cheapest exact form (integer filters
+on the uint8 frame where the result is an integer, integer block sums), is most of what keeps the sampled-frame work small next to
+decoding.
 """
 
 from __future__ import annotations
@@ -28,23 +29,32 @@ class FrameMaps:
         return int(self.grey.size)
 
     @cached_property
-    def residual_median(self) -> np.ndarray:
-        """Frame minus its 3x3 median: noise and fine texture, zero on flat areas and ramps."""
-        return cv2.subtract(self.g, cv2.medianBlur(self.grey, 3), dtype=cv2.CV_32F)
+    def median(self) -> np.ndarray:
+        return cv2.medianBlur(self.grey, 3)
+
+    @cached_property
+    def abs_residual(self) -> np.ndarray:
+        """|frame - its 3x3 median| (uint8, exact): noise and fine texture, zero on flat areas and ramps."""
+        return cv2.absdiff(self.grey, self.median)
+
+    @cached_property
+    def residual_energy(self) -> float:
+        """Mean squared median residual (an exact integer sum, in one pass)."""
+        return float(cv2.norm(self.grey, self.median, cv2.NORM_L2SQR)) / max(1, self.pixels)
 
     @cached_property
     def residual_blocks8(self) -> np.ndarray:
         """Mean |median residual| of each 8x8 block (noise and local-noise families)."""
-        h, w = (self.grey.shape[0] // 8) * 8, (self.grey.shape[1] // 8) * 8
-        return cv2.resize(np.abs(self.residual_median[:h, :w]), (w // 8, h // 8), interpolation=cv2.INTER_AREA)
+        return block_sums(self.abs_residual, 8) / 64.0
 
     @cached_property
     def laplacian(self) -> np.ndarray:
-        return cv2.Laplacian(self.g, cv2.CV_32F, ksize=3)  # from float: 7x faster than from uint8 here
+        """3x3 Laplacian as int16: exact (integer filter of uint8), and the cheapest OpenCV path."""
+        return cv2.Laplacian(self.grey, cv2.CV_16S, ksize=3)
 
     @cached_property
     def gx(self) -> np.ndarray:
-        return cv2.Sobel(self.g, cv2.CV_32F, 1, 0, ksize=3)
+        return cv2.Sobel(self.g, cv2.CV_32F, 1, 0, ksize=3)  # from the float frame: faster than from uint8 here
 
     @cached_property
     def gy(self) -> np.ndarray:
@@ -60,7 +70,17 @@ def maps_of(frame: np.ndarray | FrameMaps) -> FrameMaps:
     return frame if isinstance(frame, FrameMaps) else FrameMaps(frame)
 
 
+def block_sums(img: np.ndarray, block: int) -> np.ndarray:
+    """Sum of a uint8 image over each ``block`` x ``block`` tile (cropped to whole tiles), float32, exact.
+
+    Each row's runs of ``block`` pixels summed in one OpenCV pass (int32: no overflow, a tile holds at
+    most 255 * 32 * 32), then the ``block`` rows of each tile.
+    """
+    h, w = (img.shape[0] // block) * block, (img.shape[1] // block) * block
+    runs = cv2.reduce(np.ascontiguousarray(img[:h, :w]).reshape(-1, block), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    return runs.reshape(h // block, block, w // block).sum(axis=1).astype(np.float32)
+
+
 def mean_square(a: np.ndarray) -> float:
-    """Mean of a*a in one BLAS pass, no temporary."""
-    v = a.reshape(-1)
-    return float(np.dot(v, v)) / max(1, v.size)
+    """Mean of a*a (double accumulation, one pass, no temporary)."""
+    return float(cv2.norm(a, cv2.NORM_L2SQR)) / max(1, a.size)

@@ -21,7 +21,7 @@ NAMES = ("noise_median_energy", "noise_gauss_std", "noise_kurtosis", "noise_rela
 def frame_noise(frame: np.ndarray | FrameMaps) -> np.ndarray:
     """Residual statistics of one grey uint8 frame (or its shared maps), in NAMES order."""
     m = maps_of(frame)
-    med_energy = mean_square(m.residual_median)
+    med_energy = m.residual_energy
     relative = float(np.sqrt(med_energy)) / (m.std + 1.0)
     # how unevenly the residual spreads: log mean |residual| over 16x16 blocks (four 8x8 blocks each)
     b8 = m.residual_blocks8
@@ -31,9 +31,10 @@ def frame_noise(frame: np.ndarray | FrameMaps) -> np.ndarray:
         incons = float(np.log(block + 0.5).std())
     else:
         incons = float("nan")
-    r = cv2.subtract(m.g, cv2.GaussianBlur(m.g, (5, 5), 1.0))
+    blur = cv2.GaussianBlur(m.g, (5, 5), 1.0)
+    r = cv2.subtract(m.g, blur, dst=blur)  # in place: one frame-sized buffer fewer
     # moments about zero: a high-pass residual has mean ~0
     var = mean_square(r)
-    m4 = mean_square(cv2.multiply(r, r))
+    m4 = mean_square(cv2.multiply(r, r, dst=r))  # squared in place: r is not read again
     kurt = m4 / (var * var) - 3.0 if var > 1e-8 else 0.0
     return np.array([med_energy, float(np.sqrt(var)), kurt, relative, incons], dtype=np.float64)

@@ -69,7 +69,7 @@ class StreamRead:
             raise RuntimeError("a StreamRead decodes once")
         self._used = True
         self.container.seek(0, stream=self.stream, backward=True)  # back to the first packet after the tally
-        return _decode(self.path, self.container, self.stream, plan, motion_vectors)
+        return _decode(self.path, self.container, self.stream, plan, motion_vectors, decoder_threading(motion_vectors))
 
 
 @contextlib.contextmanager
@@ -128,22 +128,35 @@ def _prefix(needed: np.ndarray) -> np.ndarray:
     return out
 
 
-def decode_planned(path: str | Path, plan: ReadPlan, motion_vectors: bool = False) -> Iterator[tuple[int, av.VideoFrame]]:
-    """Yield ``(presentation index, frame)`` for every frame of the planned GOPs of ``path``, in order."""
+def decoder_threading(motion_vectors: bool) -> str:
+    """The decoder's ``thread_type`` for a feature read.
+
+    Frame threads export motion vectors racily (under load 7 of 24 reads of one clip differed in mv_
+    features); slice threads are exact. Pixels alone are bit-exact either way, so frame threads stay for them.
+    """
+    return "SLICE" if motion_vectors else "AUTO"
+
+
+def decode_planned(path: str | Path, plan: ReadPlan, motion_vectors: bool = False,
+                   thread_type: str | None = None) -> Iterator[tuple[int, av.VideoFrame]]:
+    """Yield ``(presentation index, frame)`` for every frame of the planned GOPs of ``path``, in order.
+
+    ``thread_type``: the decoder threading (default: what a feature read with ``motion_vectors`` uses).
+    """
     with open_video(path) as container:
-        yield from _decode(path, container, container.streams.video[0], plan, motion_vectors)
+        yield from _decode(path, container, container.streams.video[0], plan, motion_vectors,
+                           thread_type or decoder_threading(motion_vectors))
 
 
-def _decode(path, container, stream, plan: ReadPlan, motion_vectors: bool) -> Iterator[tuple[int, av.VideoFrame]]:
+def _decode(path, container, stream, plan: ReadPlan, motion_vectors: bool,
+            thread_type: str) -> Iterator[tuple[int, av.VideoFrame]]:
     """The decode pass. Between two decoded stretches the decoder is drained and reset,
     so no frame of a skipped GOP is ever decoded."""
     last = _last(plan.needed)
     if last < 0:
         return
     end = int(plan.starts[last + 1]) if last + 1 < len(plan.starts) else None
-    # Frame threads export motion vectors racily (under load 7 of 24 reads of one clip differed in mv_
-    # features); slice threads are exact. Pixels alone are bit-exact either way, so frame threads stay for them.
-    stream.thread_type = "SLICE" if motion_vectors else "AUTO"
+    stream.thread_type = thread_type
     if motion_vectors:
         stream.codec_context.options = {"flags2": "+export_mvs"}
     end = end if end is not None else plan.count

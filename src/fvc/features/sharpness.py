@@ -16,7 +16,7 @@ NAMES = ("sharp_laplacian_var", "sharp_gradient_mean", "sharp_tenengrad", "sharp
 
 def frame_sharpness(frame: np.ndarray | FrameMaps) -> np.ndarray:
     m = maps_of(frame)
-    _, lap_std = cv2.meanStdDev(m.laplacian)
+    _, lap_std = cv2.meanStdDev(m.laplacian)  # int16 Laplacian, double accumulation
     lap_var, g_var = float(lap_std[0, 0]) ** 2, m.std**2
     mean, std = cv2.meanStdDev(cv2.magnitude(m.gx, m.gy))
     mean_mag, std_mag = float(mean[0, 0]), float(std[0, 0])

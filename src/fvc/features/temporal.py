@@ -47,13 +47,15 @@ def pair_temporal(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
     """Statistics of ``cur - prev`` (both from ``small_grey``)."""
     if prev.shape != cur.shape:
         return np.full(len(NAMES), np.nan)
-    d = cur - prev
-    ad = np.abs(d)
+    _, std = cv2.meanStdDev(cv2.subtract(cur, prev))
+    ad = cv2.absdiff(cur, prev)
+    n = ad.size
     h1 = cv2.calcHist([prev], [0], None, [32], [0, 256]).ravel()
     h2 = cv2.calcHist([cur], [0], None, [32], [0, 256]).ravel()
     h1 /= max(h1.sum(), 1.0)
     h2 /= max(h2.sum(), 1.0)
-    return np.array([float(ad.mean()), float(d.std()), float(np.mean(ad > 10.0)), float(0.5 * np.abs(h1 - h2).sum())])
+    return np.array([cv2.norm(ad, cv2.NORM_L1) / n, float(std[0, 0]), np.count_nonzero(ad > 10.0) / n,
+                     float(0.5 * np.abs(h1 - h2).sum())])
 
 
 def video_temporal(mads: np.ndarray) -> dict[str, float]:

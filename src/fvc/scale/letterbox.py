@@ -103,7 +103,7 @@ def letterbox_video(src: Path, dst: Path, size: int, enc: EncodeSettings, transf
     """Write the letterboxed ``src`` to ``dst``; ``transform`` maps a list of canvases
     to a list of canvases (the autoencoder), applied ``batch`` frames at a time."""
     writer = None
-    geo = None
+    geo = rate = None
     frames = 0
     pending: list[np.ndarray] = []
 
@@ -118,7 +118,7 @@ def letterbox_video(src: Path, dst: Path, size: int, enc: EncodeSettings, transf
     try:
         for canvas, g, fps in letterboxed_frames(src, size):
             if writer is None:
-                geo = g
+                geo, rate = g, fps
                 writer = enc.writer(dst, fps, size, size)
             pending.append(canvas)
             if len(pending) >= batch:
@@ -130,4 +130,4 @@ def letterbox_video(src: Path, dst: Path, size: int, enc: EncodeSettings, transf
     finally:
         if writer is not None:
             writer.abort()
-    return {"geometry": geo, "frames": frames}
+    return {"geometry": geo, "frames": frames, "fps": float(rate) if rate is not None else None}

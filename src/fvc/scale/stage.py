@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..augment.stage import CARRIED, relative, resolve, source_videos
+from ..augment.stage import CARRIED, WRITTEN, relative, resolve, set_written_types, source_videos, written_facts
 from ..config import FvcConfig, ScaleConfig
 from ..errors import InputError
 from ..stages import KEY_COLUMN, Stage, StageSummary, run_stage
@@ -26,7 +26,8 @@ from .letterbox import check_size, letterbox_video
 STAGE = "scaled"
 METHODS = ("letterbox", "autoencoder")
 COLUMNS = ["video_id", "source_video_id", "path", "width", "height", "orig_width", "orig_height",
-           "is_upscaled", "is_downscaled", "method", *CARRIED, "n_frames", "error"]
+           "is_upscaled", "is_downscaled", "method", *CARRIED, "n_frames",
+           *[c for c in WRITTEN if c not in ("width", "height")], "error"]
 PARTIAL = ".partial.mp4"
 
 
@@ -59,9 +60,9 @@ def scale_one(ws: Workspace, row: dict[str, Any], scfg: ScaleConfig, transform, 
     g = info["geometry"]
     return {
         "video_id": row["video_id"], "source_video_id": row["source_video_id"], "path": relative(ws, final),
-        "width": scfg.size, "height": scfg.size, "orig_width": g.width, "orig_height": g.height,
+        "orig_width": g.width, "orig_height": g.height,
         "is_upscaled": g.is_upscaled, "is_downscaled": g.is_downscaled, "method": scfg.method,
-        **{c: row[c] for c in CARRIED}, "n_frames": info["frames"],
+        **{c: row[c] for c in CARRIED}, **written_facts(enc, scfg.size, scfg.size, info["fps"], info["frames"]),
     }
 
 
@@ -75,8 +76,9 @@ def finish_table(table: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
         src = inputs.set_index("video_id")
         for col in ("source_video_id", *CARRIED):
             df[col] = df[col].astype(object).where(~failed, df["video_id"].map(src[col]))
-    for col in ("width", "height", "orig_width", "orig_height", "label", "n_frames"):
+    for col in ("orig_width", "orig_height", "label"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    set_written_types(df)
     for col in ("is_upscaled", "is_downscaled"):
         df[col] = df[col].astype("boolean")
     for col in ("video_id", "source_video_id", "path", "method", "cascade_id", "group_id", "error"):
@@ -85,7 +87,8 @@ def finish_table(table: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
     return df[COLUMNS + extra]
 
 
-SCALE = Stage("scale", output=STAGE, inputs=("augmented", "index", "splits"), config=("scale",), version="1",
+# version 2: the WRITTEN columns
+SCALE = Stage("scale", output=STAGE, inputs=("augmented", "index", "splits"), config=("scale",), version="2",
               per_video=True, files="scale")
 
 

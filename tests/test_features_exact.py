@@ -1,0 +1,92 @@
+"""Noise, sharpness and block-map features against plain float64 references of their definitions.
+
+The families compute with integer filters, integer block sums and in-place float32 arithmetic
+for speed; these references (numpy and OpenCV in float64, written the obvious way) pin the values.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from fvc.features import blockmap, local_noise, noise, sharpness, temporal
+from fvc.features.maps import block_sums
+
+
+def _frame(h: int, w: int, seed: int = 0, sigma: float = 6.0) -> np.ndarray:
+    img = cv2.resize(skimage.data.camera(), (w, h), interpolation=cv2.INTER_AREA).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    return np.clip(img + rng.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
+
+
+def _block_means(a: np.ndarray, b: int) -> np.ndarray:
+    h, w = (a.shape[0] // b) * b, (a.shape[1] // b) * b
+    return a[:h, :w].reshape(h // b, b, w // b, b).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize("shape", [(120, 200), (75, 131)])  # the second crops partial blocks
+def test_noise_family_matches_its_definition(shape):
+    grey = _frame(*shape, seed=1)
+    g = grey.astype(np.float64)
+    r_med = g - cv2.medianBlur(grey, 3)
+    energy = (r_med**2).mean()
+    r = g - cv2.GaussianBlur(g, (5, 5), 1.0)
+    var, m4 = (r**2).mean(), (r**4).mean()
+    b16 = _block_means(np.abs(r_med[: shape[0] // 8 * 8, : shape[1] // 8 * 8]), 16)
+    ref = [energy, np.sqrt(var), m4 / var**2 - 3.0, np.sqrt(energy) / (g.std() + 1.0), np.log(b16 + 0.5).std()]
+    np.testing.assert_allclose(noise.frame_noise(grey), ref, rtol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(120, 200), (75, 131)])
+def test_sharpness_family_matches_its_definition(shape):
+    grey = _frame(*shape, seed=2)
+    g = grey.astype(np.float64)
+    lap = cv2.Laplacian(g, cv2.CV_64F, ksize=3)
+    mag = np.hypot(cv2.Sobel(g, cv2.CV_64F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_64F, 0, 1, ksize=3))
+    ref = [np.log1p(lap.var()), mag.mean(), np.log1p((mag**2).mean()), np.log1p(lap.var() / (g.var() + 1.0))]
+    np.testing.assert_allclose(sharpness.frame_sharpness(grey), ref, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape, block", [((256, 320), 32), ((100, 140), 16)])
+def test_local_noise_map_matches_its_definition(shape, block):
+    grey = _frame(*shape, seed=3)
+    a = np.abs(grey.astype(np.float64) - cv2.medianBlur(grey, 3))
+    sub = _block_means(a, block // 4)  # sixteen sub-blocks per block
+    bh, bw = sub.shape[0] // 4, sub.shape[1] // 4
+    tiles = sub[: bh * 4, : bw * 4].reshape(bh, 4, bw, 4).transpose(0, 2, 1, 3).reshape(bh, bw, 16)
+    ref = np.log(np.sort(tiles, axis=2)[..., 4] + 0.25)
+    got = local_noise.noise_map(grey)
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(local_noise.frame_local_noise(grey), blockmap.map_stats(ref), rtol=1e-6, atol=1e-9)
+
+
+def test_block_sums_are_exact_on_small_and_on_very_large_frames():
+    rng = np.random.default_rng(4)
+    small = rng.integers(0, 256, (37, 53), dtype=np.uint8)
+    np.testing.assert_array_equal(block_sums(small, 8), _block_means(small.astype(np.int64), 8) * 64)
+    big = np.full((2100, 4096), 255, np.uint8)  # 8.6 M pixels of 255: a whole-frame sum over 2^31
+    big[::7, ::3] = rng.integers(0, 256, big[::7, ::3].shape, dtype=np.uint8)
+    np.testing.assert_array_equal(block_sums(big, 32), _block_means(big.astype(np.int64), 32) * 1024)
+
+
+def test_map_stats_quantiles_match_numpy():
+    m = np.log(np.random.default_rng(5).gamma(2.0, 1.0, (9, 13)))
+    q2, q25, med, q75 = np.percentile(m, [2, 25, 50, 75])
+    dev = np.abs(m - med)
+    spread, outliers, _, low = blockmap.map_stats(m)
+    assert spread == pytest.approx((q75 - q25) / 1.349, rel=1e-12)
+    assert low == pytest.approx(np.exp(q2 - med), rel=1e-12)
+    assert outliers == pytest.approx(np.mean(dev > blockmap.OUTLIER_MADS * 1.4826 * np.median(dev) + 1e-3))
+
+
+def test_pair_temporal_matches_its_definition():
+    rng = np.random.default_rng(6)
+    a = rng.uniform(0, 255, (72, 128)).astype(np.float32)
+    b = np.clip(a + rng.normal(0, 12, a.shape), 0, 255).astype(np.float32)
+    d = (b - a).astype(np.float64)
+    h1 = np.histogram(a, 32, (0, 256))[0] / a.size
+    h2 = np.histogram(b, 32, (0, 256))[0] / b.size
+    ref = [np.abs(d).mean(), d.std(), np.mean(np.abs(d) > 10.0), 0.5 * np.abs(h1 - h2).sum()]
+    np.testing.assert_allclose(temporal.pair_temporal(a, b), ref, rtol=1e-5)
