@@ -96,7 +96,8 @@ def gain_chart(g: pd.DataFrame, model: str) -> dict[str, Any]:
     z = g.to_numpy(dtype=float)
     lim = max(0.05, float(np.nanmax(np.abs(z)))) if z.size and np.isfinite(z).any() else 0.05
     text = [[("" if np.isnan(v) else f"{v:+.3f}") for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=list(g.columns), y=list(g.index), zmin=-lim, zmax=lim, colorscale="RdBu",
+    cells = [[None if np.isnan(v) else round(float(v), 4) for v in row] for row in z]  # plain JSON arrays
+    fig = go.Figure(go.Heatmap(z=cells, x=list(g.columns), y=list(g.index), zmin=-lim, zmax=lim, colorscale="RdBu",
                                text=text, texttemplate="%{text}", colorbar={"title": "AUC added"},
                                hovertemplate="%{y} on %{x}: %{z:+.3f} ROC-AUC<extra></extra>"))
     fig.update_layout(title=f"ROC-AUC each family adds to {model} (all minus without it)",
