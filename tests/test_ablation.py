@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from fvc.cli import app
 from fvc.experiment.ablation import TABLE, family, run_ablation
-from fvc.report.ablation import ablation_scores, gains, kinds_of
+from fvc.report.ablation import ablation_scores, gains, kinds_of, section
 from fvc.workspace import Workspace
 
 N = 80
@@ -89,6 +89,8 @@ def test_up_to_date_table_is_reused(ablated):
     ws, table, _ = ablated
     again, computed = run_ablation(ws, MODEL)
     assert not computed and again.equals(table)
+    shown = section(ws)
+    assert not shown["stale"] and [r["variant"] for r in shown["rows"]][:2] == ["all", "without noise"]
 
 
 @pytest.mark.slow
@@ -98,6 +100,7 @@ def test_a_changed_input_recomputes(tmp_path):
     feats = other.read("features_stage2")
     feats["lnoise_spread_mean"] = 0.0  # the patch kind loses its trace
     other.write("features_stage2", feats)
+    assert section(other)["stale"]  # the report says the table is out of date
     changed, computed = run_ablation(other, MODEL)
     assert first and computed
     s = ablation_scores(changed, kinds_of(other)).set_index("variant")

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..experiment.ablation import TABLE
+from ..experiment import default_run_config
+from ..experiment.ablation import TABLE, is_fresh
 from ..workspace import Workspace
 from .charts import _spec
 from .collect import video_facts
@@ -88,7 +89,8 @@ def section(ws: Workspace) -> dict[str, Any] | None:
         rows.append({"variant": r["variant"], "mode": r["mode"], "features": r["features"], "cells": cells})
     chart = gain_chart(gains(scores), str(full["model"]))
     chart["id"] = "chart-ablation"
-    return {"model": str(full["model"]), "columns": cols, "rows": rows, "chart": chart}
+    fresh = is_fresh(ws, default_run_config(str(full["model"])))
+    return {"model": str(full["model"]), "columns": cols, "rows": rows, "chart": chart, "stale": not fresh}
 
 
 def gain_chart(g: pd.DataFrame, model: str) -> dict[str, Any]:
