@@ -149,7 +149,11 @@ def learn(args: argparse.Namespace) -> None:
     print(f"\n== grouped-CV ROC-AUC (mean over folds), profile {args.profile}, {args.per_video} copies per video")
     print(pd.DataFrame(rows).to_string(index=False))
     print("\n== per manipulation kind: pooled out-of-fold ROC-AUC of the best model (kind's fakes vs all reals)")
-    print(pd.DataFrame(kinds_rows).to_string(index=False))
+    kinds_df = pd.DataFrame(kinds_rows)
+    kind_cols = [c for c in kinds_df.columns if c not in ("seed", "model")]
+    mean = {"seed": "mean", "model": "", **kinds_df[kind_cols].mean().round(3).to_dict()}
+    print(pd.concat([kinds_df, pd.DataFrame([mean])], ignore_index=True).to_string(index=False))
+    print(f"kinds under 0.85 on average: {[k for k in kind_cols if mean[k] < 0.85] or 'none'}")
     print(f"\nworkspaces in {work}")
 
 

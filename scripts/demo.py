@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from fvc.data.synth import MANIPULATIONS
+
 BIN = Path(sys.executable).parent
 
 
@@ -47,8 +49,8 @@ def predict_fresh(root: Path, ws: Path, model: str, seed: int) -> None:
     fresh = root / f"fresh-seed{seed}"
     if not (fresh / "ground_truth.csv").exists():
         # one original per cascade: every manipulation kind once, and as many real videos
-        fvc("synth", "--out", str(fresh), "--videos", "10", "--cascades", "10", "--seed", str(seed),
-            "--keep-videos")
+        n = str(2 * len(MANIPULATIONS))
+        fvc("synth", "--out", str(fresh), "--videos", n, "--cascades", n, "--seed", str(seed), "--keep-videos")
     with open(fresh / "ground_truth.csv", newline="", encoding="utf-8") as fh:
         truth = {row["file_name"]: row for row in csv.DictReader(fh)}
     paths = [str(fresh / "videos" / name) for name in sorted(truth)]
@@ -104,6 +106,7 @@ def main() -> None:
     fvc("train", "-w", str(ws), "--model", args.deep_model, "--preset", "smoke")
     champion = champion_ref(fvc("promote", "-w", str(ws), capture=True))
     fvc("query", "-w", str(ws), "--name", "cv_summary")
+    fvc("ablate", "-w", str(ws))
     predict_fresh(root, ws, champion, args.seed + 1000)
     fvc("report", "-w", str(ws))
     html = master_notebook_html(ws, root / "notebooks")

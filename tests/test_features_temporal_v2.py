@@ -31,6 +31,30 @@ def test_discontinuity_known_values():
     assert np.isnan(discontinuity.discontinuity_features(d[:5], keys[:5])["tdisc_spike_max"])
 
 
+def test_pace_known_values():
+    slow = np.tile([4.0, 0.2], 20)  # half speed by repetition: every other frame repeats the last
+    f = discontinuity.pace_features(slow)
+    assert f["tdisc_still_share"] == 0.5 and f["tdisc_alternation"] == 1.0
+    assert f["tdisc_autocorr"] == pytest.approx(-1.0)
+    assert f["tdisc_low_ratio"] == pytest.approx(0.7 / 2.6) and f["tdisc_rel_change"] == pytest.approx(3.8 / 2.6)
+    smooth = np.linspace(1.0, 5.0, 40)  # a steady acceleration: no turn, neighbours alike
+    f = discontinuity.pace_features(smooth)
+    assert f["tdisc_still_share"] == 0.0 and f["tdisc_alternation"] == 0.0 and f["tdisc_autocorr"] > 0.9
+    assert f["tdisc_rel_change"] == pytest.approx((4.0 / 39) / 3.5)
+    assert f["tdisc_low_ratio"] == pytest.approx((np.percentile(smooth, 10) + 0.5) / 3.5)
+    assert set(f) <= set(discontinuity.NAMES)
+
+
+def test_constant_speed_changes_move_the_pace_features(tmp_path):
+    src = [scene("coins", W + 200, H)[:, i: i + W] for i in range(0, 200, 2)]
+    steady = video_features(write(tmp_path / "steady.mp4", src[:40]), FeaturesConfig())
+    slow = video_features(write(tmp_path / "slow.mp4", [src[i // 2] for i in range(40)]), FeaturesConfig())
+    fast = video_features(write(tmp_path / "fast.mp4", src[:120:3]), FeaturesConfig())
+    assert slow["tdisc_still_share"] > steady["tdisc_still_share"] + 0.3
+    assert slow["tdisc_alternation"] > steady["tdisc_alternation"] + 0.3
+    assert fast["tdisc_still_share"] <= steady["tdisc_still_share"]
+
+
 def test_dropped_stretch_and_speed_change_move_the_discontinuity_features(tmp_path):
     long_pan = [scene("camera", W + 200, H)[:, i: i + W] for i in range(0, 120, 2)]
     smooth = video_features(write(tmp_path / "smooth.mp4", long_pan[:40]), FeaturesConfig())

@@ -17,8 +17,12 @@ from fvc.data.metadata import parse_platform_id
 from fvc.data.synth import build_corpus, plan_corpus
 from fvc.data.synth.corpus import SizeOptions
 from fvc.data.synth.encode import decode_frames
-from fvc.data.synth.manipulations import FakeSpec, apply_overlay, apply_splice, timeline_map
-from fvc.data.synth.scenes import draw_scene, load_image, render_frame, scene_texture
+from dataclasses import replace
+
+from fvc.data.synth.manipulations import (MANIPULATIONS, FakeSpec, apply_inpaint, apply_overlay, apply_splice,
+                                          region_mask, speed_map, timeline_map)
+from fvc.data.synth.render import _source_frames
+from fvc.data.synth.scenes import camera_pose, draw_scene, load_image, render_frame, scene_texture
 from fvc.errors import InputError
 
 TINY = {"max_height": 48, "max_duration": 0.8, "workers": 1}
@@ -183,6 +187,61 @@ def test_splice_and_overlay_change_part_of_the_frame():
     over = apply_overlay(frame, FakeSpec("overlay", "caption", 3), 0, 25.0)
     changed = np.abs(over.astype(int) - frame).max(axis=2) > 10
     assert 0.05 < changed.mean() < 0.4
+
+
+def _highpass(img: np.ndarray) -> np.ndarray:
+    luma = img.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return luma - cv2.GaussianBlur(luma, (0, 0), 1.0)
+
+
+def test_inpaint_fills_a_tracked_region_and_leaves_the_rest():
+    scene = replace(draw_scene(0, "i", 160, 96, 40, 25.0, image="chelsea"), pan=(0.12, 0.06), shake=0.0,
+                    roll=0.0, zoom=0.0)
+    p0 = camera_pose(scene, 0.0, shake=False)
+    for variant in ("telea", "ns", "clone"):
+        fake = FakeSpec("inpaint", variant, 5)
+        centres = []
+        for t in (0, 20):
+            frame = render_frame(scene, t)
+            mask = region_mask(fake, 160, 96, p0, camera_pose(scene, float(t), shake=False)).astype(bool)
+            out = apply_inpaint(frame, fake, mask.astype(np.uint8))
+            changed = np.abs(out.astype(int) - frame).max(axis=2) > 12
+            near = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+            assert 0.03 < mask.mean() < 0.15, variant  # a modest part of the frame
+            assert changed[mask].mean() > 0.3 and not changed[~near].any(), variant  # inside only
+            # the fill carries less sensor noise than the footage it replaced (Telea/NS smooth, the clone a
+            # sub-pixel bilinear shift)
+            inner = cv2.erode(mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+            assert _highpass(out)[inner].std() < 0.85 * _highpass(frame)[inner].std(), variant
+            centres.append(np.argwhere(mask).mean(axis=0)[::-1])  # (x, y)
+        # the region follows the scene: it moves across the frame opposite to the camera's pan
+        pan_px = (np.array(camera_pose(scene, 20.0, shake=False)[:2]) - p0[:2]) / p0[2]
+        assert np.abs(pan_px).max() > 8
+        assert np.allclose(centres[1] - centres[0], -pan_px, atol=2.0)
+
+
+def test_speed_change_plays_the_clip_at_another_constant_speed():
+    fast = np.diff(speed_map(FakeSpec("speed", "fast", 3), 60))
+    slow = np.diff(speed_map(FakeSpec("speed", "slow", 3), 60))
+    assert (fast >= 2).mean() > 0.4 and (fast >= 1).all()  # frames dropped
+    assert (slow == 0).mean() > 0.1 and (slow <= 1).all()  # frames repeated
+    blend = speed_map(FakeSpec("speed", "blend", 3), 60)
+    assert (np.abs(blend - np.round(blend)) > 0.05).mean() > 0.3  # between source frames
+    # frame blending mixes two noisy exposures: less sensor noise than either
+    # (a still camera: frames differ by their noise only; a third exposure is the reference)
+    scene = replace(draw_scene(0, "b", 96, 64, 10, 25.0, image="coffee"), pan=(0.0, 0.0), shake=0.0, roll=0.0,
+                    zoom=0.0)
+    plain, mixed = list(_source_frames(scene, np.array([2.0, 2.5]), blend=True))
+    ref = render_frame(scene, 7.0).astype(float)
+    assert (mixed - ref).std() < 0.92 * (plain - ref).std()  # sqrt(3/4) of it for a 50/50 mix
+    assert np.array_equal(next(_source_frames(scene, np.array([2.5]), blend=False)), render_frame(scene, 2.5))
+
+
+def test_fakes_spread_evenly_over_every_kind():
+    jobs = plan_corpus(120, 7, SizeOptions(max_height=48, max_duration=1.0))
+    kinds = pd.Series([j.manipulation for j in jobs if j.parent is None and j.label_raw == "fake"]).value_counts()
+    assert set(kinds.index) == set(MANIPULATIONS) and {"inpaint", "speed"} <= set(kinds.index)
+    assert kinds.max() - kinds.min() <= 1
 
 
 def _fine_detail(img: np.ndarray) -> float:

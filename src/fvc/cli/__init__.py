@@ -28,17 +28,17 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-from . import (augment, data, embed, explain, features, mlflow_ui, models, predict, promote, query,  # noqa: E402
-               report, run, scale, serve, setup, slurm, synth, train)
+from . import (ablate, augment, data, embed, explain, features, mlflow_ui, models, predict,  # noqa: E402
+               promote, query, report, run, scale, serve, setup, slurm, synth, train)
 
-for _module in (augment, data, embed, explain, features, mlflow_ui, models, predict, promote, query, report, run,
-                scale, serve, setup, slurm, synth, train):
+for _module in (ablate, augment, data, embed, explain, features, mlflow_ui, models, predict, promote, query, report,
+                run, scale, serve, setup, slurm, synth, train):
     _module.register(app)
 
 # `fvc --help` lists commands in pipeline order; commands not named here follow.
 COMMAND_ORDER = [
     "synth", "setup", "index", "splits", "augment", "features", "scale", "embed", "models", "train",
-    "report", "predict", "explain", "serve", "run", "status", "slurm", "query", "promote", "mlflow-ui",
+    "ablate", "report", "predict", "explain", "serve", "run", "status", "slurm", "query", "promote", "mlflow-ui",
 ]
 
 

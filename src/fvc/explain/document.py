@@ -22,7 +22,7 @@ from ..features.extract import video_features
 from ..models import training_summary
 from ..predict import Predictor
 from . import attribution, gradcam, media, rollout
-from .timeline import Segment, clip_segments, window_features, windows
+from .timeline import WHOLE_VIDEO, Segment, clip_segments, window_features, windows
 
 SCHEMA = "fvc-explain/1"
 CAM_FRAMES = 6  # overlays written for the most suspicious clip
@@ -54,10 +54,12 @@ def explain_video(predictor: Predictor, video: str | Path, out_dir: str | Path) 
     prob = body.pop("prob_fake")
     segments: list[Segment] = body.pop("segments")
     seg_probs = body.pop("segment_probs")
+    notes = body.pop("segment_notes", None) or [{} for _ in segments]
     thr = predictor.threshold
     worst = int(np.argmax(seg_probs))
     timeline = [{"index": i, "start_s": s.start_s, "end_s": s.end_s, "prob_fake": float(p),
-                 "suspicious": bool(p >= thr)} for i, (s, p) in enumerate(zip(segments, seg_probs, strict=True))]
+                 "suspicious": bool(p >= thr), "whole_video_families": sorted(n)}
+                for i, (s, p, n) in enumerate(zip(segments, seg_probs, notes, strict=True))]
     # keyframes: the middle frame of each segment, in the original video's frame numbering
     n = int(probe["frame_count"])
     mids = [min(n - 1, round((s.start_s + s.end_s) * fps / 2)) for s in segments]
@@ -72,7 +74,8 @@ def explain_video(predictor: Predictor, video: str | Path, out_dir: str | Path) 
         "video": {"name": video.name, "sha256": probe.get("sha256"), "duration_s": probe.get("duration")},
         "model": card_summary(predictor),
         "verdict": {"prob_fake": prob, "label": "fake" if prob >= thr else "real", "threshold": thr},
-        "timeline": {"unit": body.pop("unit"), "segments": timeline, "most_suspicious": worst},
+        "timeline": {"unit": body.pop("unit"), "segments": timeline, "most_suspicious": worst,
+                     "whole_video_evidence": body.pop("whole_video_evidence", [])},
         "keyframes": strip,
         "evidence": body.pop("evidence"),
         "codec": media.codec_panel(probe, list(frames.values())),
@@ -95,6 +98,7 @@ def _features(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: P
             rows = rows.join(_stage4_windows(predictor, video, segments, tmp / "windows"))
         row = whole.result()
         X = pd.DataFrame([row])[model.columns].astype("float64")
+    notes, said = whole_video_fill(rows, row, model.columns)
     prob = float(model.predict_proba(X)[0, 1])
     seg_probs = model.predict_proba(rows.reindex(columns=model.columns))[:, 1]
     contrib = attribution.contributions(model.pipeline, X)
@@ -104,7 +108,39 @@ def _features(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: P
         evidence["base_value"] = float(contrib["bias"][0])
         evidence["logit"] = float(contrib["bias"][0] + contrib["values"][0].sum())
     return {"prob_fake": prob, "segments": segments, "segment_probs": seg_probs, "unit": "window",
-            "evidence": evidence, "ood": training_summary.distance(card.training_summary, row)}
+            "evidence": evidence, "ood": training_summary.distance(card.training_summary, row),
+            "segment_notes": notes, "whole_video_evidence": said}
+
+
+def whole_video_fill(rows: pd.DataFrame, whole: dict[str, Any], columns: list[str]) -> tuple[list[set], list[dict]]:
+    """Fill, in place, the families a window could not give with the whole video's values; say which, once.
+
+    Returns per window the family names filled, and one entry per family: the windows, the reason(s) and
+    whether the whole video had the family (when it did not either, the model's imputer fills it, as it
+    did for such training videos).
+    """
+    notes: list[set] = [set() for _ in range(len(rows))]
+    said: dict[str, dict[str, Any]] = {}
+    for stage in ("", "s4_"):
+        col = stage + WHOLE_VIDEO
+        if col not in rows.columns:
+            continue
+        for i, missing in enumerate(rows.pop(col)):
+            for prefix, why in missing.items():
+                cols = [c for c in columns if c.startswith(stage + prefix)]
+                if not cols:  # the model does not use the family
+                    continue
+                rows.loc[i, cols] = [whole.get(c, np.nan) for c in cols]
+                name = (stage + attribution.FAMILIES[prefix][0]) if prefix in attribution.FAMILIES else stage + prefix
+                notes[i].add(name)
+                entry = said.setdefault(name, {"family": name, "windows": [], "reasons": [],
+                                               "whole_video_available": bool(np.isfinite(
+                                                   pd.to_numeric(pd.Series([whole.get(c) for c in cols]),
+                                                                 errors="coerce")).any())})
+                entry["windows"].append(i)
+                if why not in entry["reasons"]:
+                    entry["reasons"].append(why)
+    return notes, list(said.values())
 
 
 def _stage4_windows(predictor: Predictor, video: Path, segments: list[Segment], tmp: Path) -> pd.DataFrame:

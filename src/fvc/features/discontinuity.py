@@ -8,6 +8,11 @@ change of pace is not a spike); an encoder
 puts a keyframe at the scene cuts it sees, so spikes off keyframes are
 counted apart. A long run of near-zero differences is a frozen or duplicated
 stretch, and a step in the running median is a change of playback speed.
+A clip played at a constant other speed has no step; it shows in the
+series' texture instead: repeated frames make a share of near-zero
+differences and a low 10th percentile, dropped frames make consecutive
+differences less alike (low lag-1 autocorrelation) and more often
+alternating, blended frames make them more alike.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-NAMES = ("tdisc_spike_max", "tdisc_spike_rate", "tdisc_offkey_spike_rate", "tdisc_dup_run", "tdisc_level_step")
+NAMES = ("tdisc_spike_max", "tdisc_spike_rate", "tdisc_offkey_spike_rate", "tdisc_dup_run", "tdisc_level_step",
+         "tdisc_still_share", "tdisc_low_ratio", "tdisc_autocorr", "tdisc_alternation", "tdisc_rel_change")
 THUMB_SIDE = 64
 WINDOW = 4  # frames each side of a difference for its baseline
 STEP_WINDOW = 15  # frames each side of a speed-change step
 SPIKE_RATIO = 4.0
 SPIKE_FLOOR = 2.0  # grey levels: a spike must also be visible
 DUP = 0.3
+STILL = 1.0  # grey levels: a repeated frame after re-encoding rarely differs more
 
 
 def thumbnail(frame: av.VideoFrame) -> np.ndarray:
@@ -83,4 +90,19 @@ def discontinuity_features(d: np.ndarray, keys: np.ndarray) -> dict[str, float]:
         step = float(np.abs(med[STEP_WINDOW:] - med[: -STEP_WINDOW]).max())
     return {"tdisc_spike_max": float(np.log(ratio.max())), "tdisc_spike_rate": 100.0 * float(spikes.mean()),
             "tdisc_offkey_spike_rate": 100.0 * float((spikes & ~keys).mean()),
-            "tdisc_dup_run": _longest_run(d < DUP) / d.size, "tdisc_level_step": step}
+            "tdisc_dup_run": _longest_run(d < DUP) / d.size, "tdisc_level_step": step, **pace_features(d)}
+
+
+def pace_features(d: np.ndarray) -> dict[str, float]:
+    """A constant change of pace: still share, low ratio, lag-1 autocorrelation, alternation, relative change."""
+    med = float(np.median(d))
+    level = np.log(d + 0.5)
+    z = level - level.mean()
+    var = float((z * z).mean())
+    change = np.diff(d)
+    turns = np.sign(change[:-1]) * np.sign(change[1:])
+    return {"tdisc_still_share": float(np.mean(d < STILL)),
+            "tdisc_low_ratio": float((np.percentile(d, 10) + 0.5) / (med + 0.5)),
+            "tdisc_autocorr": float((z[1:] * z[:-1]).mean() / var) if var > 1e-12 else 0.0,
+            "tdisc_alternation": float(np.mean(turns < 0)),
+            "tdisc_rel_change": float(np.median(np.abs(change)) / (med + 0.5))}

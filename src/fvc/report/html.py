@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from ..errors import InputError
 from ..workspace import Workspace, atomic_write_text
-from . import charts, tables
+from . import ablation, charts, tables
 from .collect import ModelResult, collect, video_facts
 from .context import header
 from .stats import N_BOOT
@@ -111,16 +111,17 @@ def build_report(ws: Workspace, out: Path | None = None, n_boot: int = N_BOOT) -
     rows = tables.model_rows(models)
     best = tables.ranked(models)[0] if models and tables.ranked(models)[0].roc_auc is not None else None
     curves, imps = _charts(models)
+    ablated = ablation.section(ws)
     levels = {r.metrics.get("level", "video") for r in models}
     plotly_js = ""
-    if curves or imps:
+    if curves or imps or ablated:
         from plotly.offline import get_plotlyjs
 
         plotly_js = get_plotlyjs()
     page = _env().get_template("report.html.j2").render(
         ctx=header(ws, models), rows=rows, columns=tables.COLUMNS, n_boot=n_boot, charts=curves,
         confusions=[c for c in (tables.confusion(r) for r in tables.ranked(models)) if c],
-        breakdowns=_breakdowns(ws, models), importances=imps, plots=_plots(ws), plots_dir=str(ws.plots_dir),
+        breakdowns=_breakdowns(ws, models), ablation=ablated, importances=imps, plots=_plots(ws), plots_dir=str(ws.plots_dir),
         plotly_js=plotly_js,
         level_note="each source video scored once (augmented copies and clips averaged)" if levels <= {"video"}
         else f"scoring levels: {', '.join(sorted(levels))}",

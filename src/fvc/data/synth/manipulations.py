@@ -12,6 +12,11 @@ real footage:
   compressed copy (upscaling blur, 8x8 blocking, double quantisation).
 - ``cgi``: a noise-free, supersampled rendering of the scene, no hand shake.
 - ``overlay``: a caption bar, text and a sticker added in an editor.
+- ``inpaint``: an object removed and filled as editors fill it (OpenCV's Telea
+  or Navier-Stokes inpainting, or a clone-stamp patch from elsewhere in the
+  frame), over a region tracked with the camera; the rest of the frame intact.
+- ``speed``: the whole clip or a long stretch of it played at a constant other
+  speed, by dropping frames, duplicating them, or blending neighbours.
 
 Everything but ``cgi`` is applied to the decoded camera recording and
 encoded again, as an editor would (the double compression is a trace too).
@@ -29,9 +34,11 @@ import numpy as np
 from .scenes import SCENE_IMAGES, load_image
 from .seeding import rng_for
 
-MANIPULATIONS = ("splice", "timeline", "reuse", "cgi", "overlay")
+MANIPULATIONS = ("splice", "timeline", "reuse", "cgi", "overlay", "inpaint", "speed")
 TIMELINE_EDITS = ("dup", "drop", "ramp", "loop", "reverse")
 REUSE_EDITS = ("upscale", "recompress")
+INPAINT_EDITS = ("telea", "ns", "clone")
+SPEED_EDITS = ("fast", "slow", "blend")
 CAPTIONS = ("BREAKING NEWS", "SHOCKING FOOTAGE", "WATCH UNTIL THE END", "CAUGHT ON CAMERA", "EXCLUSIVE",
             "YOU WON'T BELIEVE THIS", "LIVE", "MUST SEE", "UNBELIEVABLE", "REAL VIDEO")
 
@@ -63,12 +70,16 @@ def draw_fake(seed: int, key: str, kind: str) -> FakeSpec:
         variant = str(rng.choice(["caption", "caption+sticker", "ticker"]))
     elif kind == "cgi":
         variant = "render"
+    elif kind == "inpaint":
+        variant = str(rng.choice(INPAINT_EDITS))
+    elif kind == "speed":
+        variant = str(rng.choice(SPEED_EDITS))
     else:
         raise ValueError(f"unknown manipulation {kind!r}")
     # Footage shot at another rate than the editor's project (12.5/15 fps phone clips in a 25/30 fps
     # timeline, 50/60 fps in a 30 fps one) is conformed on export: frames duplicated or dropped.
     conform = 0.0
-    if kind in ("splice", "overlay", "reuse") and rng.random() < 0.4:
+    if kind in ("splice", "overlay", "reuse", "inpaint") and rng.random() < 0.4:
         conform = float(rng.uniform(0.5, 0.8) if rng.random() < 0.6 else rng.uniform(1.3, 1.8))
     return FakeSpec(kind, variant, int(rng.integers(0, 2**62)), float(rng.uniform(0.25, 0.45)), conform)
 
@@ -118,6 +129,26 @@ def conform_map(fake: FakeSpec, n_out: int) -> np.ndarray:
     """
     r = fake.conform or 1.0
     return np.floor(np.arange(n_out, dtype=np.float64) * r) / r
+
+
+def speed_map(fake: FakeSpec, n_out: int) -> np.ndarray:
+    """Source frame times for a clip played at a constant other speed, whole or over a long stretch.
+
+    ``fast`` (1.5-3x) drops frames, ``slow`` (0.3-0.7x) repeats them; ``blend``
+    (0.3-0.7x) keeps the fractional times: the renderer mixes the two
+    neighbouring source frames, as an editor's frame blending does.
+    """
+    rng = rng_for(fake.seed, "speed")
+    factor = rng.uniform(1.5, 3.0) if fake.variant == "fast" else rng.uniform(0.3, 0.7)
+    steps = np.ones(n_out, dtype=np.float64)
+    if rng.random() < 0.5:
+        steps[:] = factor
+    else:  # a long stretch (half to four fifths of the clip) at the other speed
+        length = max(2, int(round(n_out * rng.uniform(0.5, 0.8))))
+        start = int(rng.integers(0, max(1, n_out - length + 1)))
+        steps[start:start + length] = factor
+    times = np.concatenate([[0.0], np.cumsum(steps[:-1])])
+    return times if fake.variant == "blend" else np.floor(times)
 
 
 # ---------------------------------------------------------------- splice
@@ -203,3 +234,74 @@ def upscale(frame: np.ndarray, width: int, height: int, seed: int) -> np.ndarray
     """Blow a low-resolution copy back up to the published size."""
     interp = cv2.INTER_LINEAR if seed % 2 else cv2.INTER_CUBIC
     return cv2.resize(frame, (width, height), interpolation=interp)
+
+
+# ---------------------------------------------------------------- inpaint
+
+@functools.lru_cache(maxsize=4)
+def inpaint_region(fake: FakeSpec, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float],
+                                                                        tuple[float, float]]:
+    """(centre as a fraction of the frame at time 0, radii in pixels, clone source offset in pixels)."""
+    rng = rng_for(fake.seed, "inpaint")
+    centre = (float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.3, 0.7)))
+    radii = (float(width * rng.uniform(0.1, 0.17)), float(height * rng.uniform(0.12, 0.2)))
+    # the clone source: beside the region, a sub-pixel distance away (tracked clones are rarely whole pixels)
+    ang = rng.uniform(0, 2 * math.pi)
+    dist = 2.2 * max(radii) + rng.uniform(0.2, 0.8)
+    return centre, radii, (float(dist * math.cos(ang)), float(dist * math.sin(ang)))
+
+
+def region_mask(fake: FakeSpec, width: int, height: int, pose0, pose) -> np.ndarray:
+    """The removed object's mask in one frame: a fixed spot of the scene, followed through the camera's motion.
+
+    ``pose0``/``pose`` are the camera poses (``scenes.camera_pose``) at time 0 and at this frame.
+    """
+    (u, v), (rx, ry), _ = inpaint_region(fake, width, height)
+    tex = _frame_to_scene(pose0, width, height, u * width, v * height)
+    cx, cy = _scene_to_frame(pose, width, height, *tex)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2)
+    return (r < 1.0).astype(np.uint8)
+
+
+def _affine(pose, w: int, h: int) -> np.ndarray:
+    """The frame-to-scene map of ``scenes._warp`` (output pixel -> texture pixel)."""
+    cx, cy, s, roll = pose
+    c, n = math.cos(roll), math.sin(roll)
+    return np.array([[s * c, -s * n, cx - s * (c * w / 2 - n * h / 2)],
+                     [s * n, s * c, cy - s * (n * w / 2 + c * h / 2)]], dtype=np.float64)
+
+
+def _frame_to_scene(pose, w: int, h: int, x: float, y: float) -> tuple[float, float]:
+    m = _affine(pose, w, h)
+    return tuple(m @ np.array([x, y, 1.0]))
+
+
+def _scene_to_frame(pose, w: int, h: int, X: float, Y: float) -> tuple[float, float]:
+    m = _affine(pose, w, h)
+    return tuple(np.linalg.solve(m[:, :2], np.array([X, Y]) - m[:, 2]))
+
+
+def apply_inpaint(frame: np.ndarray, fake: FakeSpec, mask: np.ndarray) -> np.ndarray:
+    """Remove what ``mask`` covers from one decoded frame and fill it as the variant's tool does."""
+    if not mask.any():
+        return frame
+    h, w = frame.shape[:2]
+    ys, xs = np.nonzero(mask)
+    pad = 12
+    y0, y1, x0, x1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1), max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+    out = frame.copy()
+    if fake.variant in ("telea", "ns"):
+        flag = cv2.INPAINT_TELEA if fake.variant == "telea" else cv2.INPAINT_NS
+        radius = max(3, int(round(0.02 * max(h, w))))
+        out[y0:y1, x0:x1] = cv2.inpaint(frame[y0:y1, x0:x1], mask[y0:y1, x0:x1], radius, flag)
+        return out
+    # clone stamp: the frame shifted by the source offset (bilinear: a sub-pixel shift), through a soft brush
+    dx, dy = inpaint_region(fake, w, h)[2]
+    shift = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]])
+    src = cv2.warpAffine(frame, shift, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                         borderMode=cv2.BORDER_REFLECT_101)
+    brush = cv2.GaussianBlur(cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(np.float32), (0, 0),
+                             max(1.0, 0.01 * max(h, w)))[..., None]
+    mixed = frame.astype(np.float32) * (1 - brush) + src.astype(np.float32) * brush
+    return (mixed + 0.5).astype(np.uint8)

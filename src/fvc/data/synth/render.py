@@ -11,8 +11,11 @@ from pathlib import Path
 
 from .corpus import VideoJob
 from .encode import EncodeSpec, bitrate_for, decode_frames, encode_frames
-from .manipulations import apply_overlay, apply_splice, conform_map, timeline_map, upscale
-from .scenes import render_frame
+import numpy as np
+
+from .manipulations import (apply_inpaint, apply_overlay, apply_splice, conform_map, region_mask, speed_map,
+                            timeline_map, upscale)
+from .scenes import SceneSpec, camera_pose, render_frame
 from .seeding import key_int, rng_for
 
 
@@ -40,7 +43,7 @@ def make_video(job: VideoJob, out_dir: Path, seed: int) -> Path:
             tmp = _old_copy(tmp, job, rng, vseed)
         else:
             # The forger works from a downloaded copy: already compressed, often smaller.
-            times = timeline_map(fake, n) if fake.kind == "timeline" else conform_map(fake, n)
+            times = {"timeline": timeline_map, "speed": speed_map}.get(fake.kind, conform_map)(fake, n)
             src = scene
             if rng.random() < 0.5:
                 f = rng.uniform(0.5, 0.75)
@@ -48,17 +51,34 @@ def make_video(job: VideoJob, out_dir: Path, seed: int) -> Path:
             copy = EncodeSpec("mp4", src.width, src.height, job.encode.fps,
                               bitrate_for(src.width, src.height, fps, rng.uniform(0.04, 0.1)),
                               int(round(fps)) * int(rng.integers(1, 3)), fast=True)
-            encode_frames(tmp, (render_frame(src, float(t)) for t in times), copy, vseed)
+            encode_frames(tmp, _source_frames(src, times, blend=(fake.kind, fake.variant) == ("speed", "blend")), copy, vseed)
         w, h = job.encode.width, job.encode.height
         frames = (upscale(f, w, h, fake.seed) if f.shape[:2] != (h, w) else f for f in decode_frames(tmp))
         if fake.kind == "splice":
             frames = (apply_splice(f, fake, t, n) for t, f in enumerate(frames))
         elif fake.kind == "overlay":
             frames = (apply_overlay(f, fake, t, fps) for t, f in enumerate(frames))
+        elif fake.kind == "inpaint":
+            pose0 = camera_pose(scene, float(times[0]))
+            frames = (apply_inpaint(f, fake, region_mask(fake, w, h, pose0, camera_pose(scene, float(times[min(t, n - 1)]))))
+                      for t, f in enumerate(frames))  # the removed object stays put in the scene as the camera moves
         encode_frames(out, frames, job.encode, vseed)
     finally:
         tmp.unlink(missing_ok=True)
     return out
+
+
+def _source_frames(scene: SceneSpec, times: np.ndarray, blend: bool):
+    """Camera frames at the given times; with ``blend`` a fractional time mixes its two neighbouring frames
+    (an editor's frame blending), otherwise the camera is rendered at that very instant."""
+    for t in times:
+        lo = float(np.floor(t))
+        a = float(t) - lo
+        if not blend or a < 1e-6:
+            yield render_frame(scene, float(t) if not blend else lo)
+        else:
+            mix = (1 - a) * render_frame(scene, lo).astype(np.float32) + a * render_frame(scene, lo + 1).astype(np.float32)
+            yield (mix + 0.5).astype(np.uint8)
 
 
 def _old_copy(tmp: Path, job: VideoJob, rng, vseed: int) -> Path:

@@ -1,0 +1,36 @@
+"""`fvc ablate`: grouped-CV ROC-AUC of a feature model with each feature family removed, and alone."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ._common import WorkspaceOpt, console, open_workspace, print_table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("ablate")
+    def ablate(
+        workspace: WorkspaceOpt = None,
+        model: Annotated[str | None, typer.Option(help="Stage-2 feature model (default: the best trained tree model, "
+                                                       "else 5beta-lgbm).")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Recompute every variant, even when up to date.")] = False,
+    ) -> None:
+        """Ablate feature families: the model's own CV without each family and with it alone (table 'ablation')."""
+        from ..experiment.ablation import run_ablation
+        from ..report.ablation import ablation_scores, kinds_of
+
+        ws, _ = open_workspace(workspace, lock=True)
+
+        def progress(i: int, n: int, name: str) -> None:
+            console.print(f"[{i + 1}/{n}] {name}", highlight=False)
+
+        table, computed = run_ablation(ws, model, force=force, on_variant=progress)
+        if not computed:
+            console.print(f"ablation up to date ({ws.table('ablation')}); --force recomputes it")
+        scores = ablation_scores(table, kinds_of(ws))
+        rows = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items() if k not in ("mode", "family")}
+                for r in scores.to_dict("records")]
+        print_table(f"grouped-CV ROC-AUC of {scores['model'].iloc[0]} by feature families", rows)
+        console.print(f"ablation -> {ws.table('ablation')}; 'fvc report' shows it")
