@@ -15,7 +15,7 @@ from fvc.explain import explain_video
 from fvc.explain.document import whole_video_fill
 from fvc.explain.timeline import WHOLE_VIDEO, Segment, window_features, windows
 from fvc.features.extract import feature_names, video_features
-from fvc.video.io import VideoWriter
+from fvc.video.encode import Encoder
 from fvc.workspace import Workspace
 
 FPS = 15
@@ -28,7 +28,7 @@ def slowed(tmp_path_factory):
     src = scene("coins", W + 200, H)
     pan = [src[:, 2 * i: 2 * i + W] for i in range(60)]
     frames = pan[:30] + [pan[30 + i // 2] for i in range(30)]
-    with VideoWriter(path, FPS, W, H, options={"crf": "12", "x264-params": "keyint=250:min-keyint=250:scenecut=0"}) as vw:
+    with Encoder(path, FPS, W, H, options={"crf": "12", "x264-params": "keyint=250:min-keyint=250:scenecut=0"}) as vw:
         for g in frames:
             vw.write(np.repeat(g[..., None], 3, axis=2))
     return path

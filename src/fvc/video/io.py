@@ -19,7 +19,6 @@ import numpy as np
 
 from ..config import MAX_FRAME_PIXELS, MAX_FRAME_SIDE
 from ..errors import VideoError
-from .encode import Encoder
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,3 @@ def video_fps(path: str | Path) -> Fraction:
         rate = stream.average_rate or stream.base_rate or stream.guessed_rate
         return Fraction(rate) if rate else Fraction(25)
 
-
-# The former writer's name: every video the project writes, fixtures included, goes through the one
-# deterministic encoder (same frames, same bytes in any process), so this is that encoder.
-VideoWriter = Encoder
