@@ -50,6 +50,7 @@ class SpyAdapter:
     def __init__(self, entry, ws, rc):
         self.entry, self.ws, self.rc = entry, ws, rc
         self.tables = [TABLE]
+        self.config_hash = rc.hash()  # what a real adapter reads from its run config
 
     def load(self) -> ExperimentData:
         rows = self.ws.read(TABLE)
@@ -97,11 +98,12 @@ class SpyAdapter:
 
 @pytest.fixture(autouse=True)
 def spy(monkeypatch):
-    """The catalog entry ``spy-loop`` (family features) built with the spy adapter, reset per test."""
-    entry = ModelEntry(MODEL, "Spy model", "features", lambda **kw: None, {"full": {"model": {}, "grid": {}}},
-                       STAGE2, "loop contract spy")
+    """The catalog entry ``spy-loop`` (family deep: its presets check parameters) built with the spy adapter,
+    reset per test."""
+    entry = ModelEntry(MODEL, "Spy model", "deep", lambda **kw: None, {"full": {"model": {}}}, STAGE2,
+                       "loop contract spy")
     monkeypatch.setitem(catalog._CATALOG, MODEL, entry)
-    monkeypatch.setitem(loop.ADAPTERS, "features", SpyAdapter)
+    monkeypatch.setitem(loop.ADAPTERS, "deep", SpyAdapter)
     SpyAdapter.calls, SpyAdapter.cards = [], []
     SpyAdapter.fail_fold, SpyAdapter.key_value, SpyAdapter.with_importance = None, "k1", True
     return SpyAdapter
@@ -199,7 +201,7 @@ def test_metrics_json_is_recomputed_from_the_oof_predictions(tmp_path, video_lev
         assert m["mean"][key] == pytest.approx(np.mean(vals)) and m["std"][key] == pytest.approx(np.std(vals, ddof=1))
     assert m["level"] == ("video" if video_level else "row")
     assert (m["n_rows"], m["n_videos"]) == (32, 16)
-    assert m["model_id"] == MODEL and m["name"] == "Spy model" and m["family"] == "features"
+    assert m["model_id"] == MODEL and m["name"] == "Spy model" and m["family"] == "deep"
     rc = RunConfig(model=MODEL, video_level=video_level, threshold=threshold)
     assert m["config_hash"] == rc.hash() and m["run_config"] == rc.model_dump(mode="json")
     assert m["n_failed_videos"] == 1 and m["failed_video_ids"] == ["bad0"]
@@ -246,7 +248,7 @@ def test_observer_gets_the_events_in_order_and_the_final_model_and_card(tmp_path
     # the card: what the run was, its CV numbers and the stage-2 summary of the videos it trained on
     (card,) = SpyAdapter.cards
     assert ModelCard.load(ws.results_dir / MODEL / "model.json") == card
-    assert (card.model_id, card.name, card.family, card.preset) == (MODEL, "Spy model", "features", "full")
+    assert (card.model_id, card.name, card.family, card.preset) == (MODEL, "Spy model", "deep", "full")
     assert card.config_hash == RunConfig(model=MODEL).hash()
     assert card.data_fingerprint == stable_hash(ws.fingerprints([TABLE]))
     assert card.features == FvcConfig().features.model_dump(mode="json")
@@ -337,8 +339,6 @@ def test_fold_checks_give_specific_errors(tmp_path):
     ws = make_ws(tmp_path / "ws")
     with pytest.raises(InputError, match=r"fold\(s\) \[5, 7\] not in splits \(have \[0, 1, 2, 3\]\)"):
         _run(ws, folds=[7, 1, 5])
-    with pytest.raises(InputError, match="no preset 'huge'"):  # before any table is read
-        run_experiment(Workspace(tmp_path / "empty").ensure(), FvcConfig(), RunConfig(model=MODEL, preset="huge"))
     one = make_ws(tmp_path / "one", folds=1)
     with pytest.raises(InputError, match=r"splits.parquet: needs at least 2 folds with labelled rows, has 1"):
         _run(one)
@@ -352,6 +352,20 @@ def test_fold_checks_give_specific_errors(tmp_path):
     with pytest.raises(InputError, match="the training part of fold 2 holds one class only"):
         _run(ws, folds=[0, 1, 2])
     assert SpyAdapter.calls == []  # checked before any fold is fitted
+
+
+@pytest.mark.parametrize("entry_point", ["run_experiment", "experiment_folds", "run_experiment_fold"])
+@pytest.mark.parametrize("rc, message", [
+    ({"preset": "smoke"}, r"model spy-loop has no preset 'smoke' \(known: full\)"),
+    ({"params": {"weights": "DEFAULT"}}, r"model spy-loop \(Spy model\) has no pretrained weights")])
+def test_unknown_preset_or_parameter_fails_before_any_table_is_read(tmp_path, entry_point, rc, message):
+    ws = Workspace(tmp_path / "empty").ensure()  # no table at all: a later check would name a missing table
+    run = {"run_experiment": lambda r: run_experiment(ws, FvcConfig(), r),
+           "experiment_folds": lambda r: experiment_folds(ws, r),
+           "run_experiment_fold": lambda r: run_experiment_fold(ws, FvcConfig(), r, 0)}[entry_point]
+    with pytest.raises(InputError, match=message):
+        run(RunConfig(model=MODEL, **rc))
+    assert SpyAdapter.calls == []
 
 
 def test_experiment_folds_and_run_experiment_fold_share_the_run_folder(tmp_path, spy):
