@@ -337,11 +337,13 @@ def test_only_the_asked_folds_run(tmp_path):
 
 def test_fold_checks_give_specific_errors(tmp_path):
     ws = make_ws(tmp_path / "ws")
-    with pytest.raises(InputError, match=r"fold\(s\) \[5, 7\] not in splits \(have \[0, 1, 2, 3\]\)"):
+    with pytest.raises(InputError, match=r"^--fold: fold\(s\) \[5, 7\] not in splits \(have \[0, 1, 2, 3\]\)$"):
         _run(ws, folds=[7, 1, 5])
     one = make_ws(tmp_path / "one", folds=1)
-    with pytest.raises(InputError, match=r"splits.parquet: needs at least 2 folds with labelled rows, has 1"):
-        _run(one)
+    for run in (_run, lambda w: experiment_folds(w, RunConfig(model=MODEL)),
+                lambda w: run_experiment_fold(w, FvcConfig(), RunConfig(model=MODEL), 0)):
+        with pytest.raises(InputError, match=r"splits.parquet: needs at least 2 folds with labelled rows, has 1$"):
+            run(one)
     two = make_ws(tmp_path / "two", folds=2)
     assert sorted(_run(two).oof["fold"].unique()) == [0, 1]  # two folds are enough
     t = ws.read(TABLE)
@@ -389,7 +391,7 @@ def test_experiment_folds_and_run_experiment_fold_share_the_run_folder(tmp_path,
     assert sorted(_fits()) == [1]  # force recomputes that fold only
     assert (_run_dir(ws) / "fold-3" / "oof.parquet").exists()
 
-    with pytest.raises(InputError, match="fold 7 is not one that spy-loop runs"):
+    with pytest.raises(InputError, match="^--fold: fold 7 is not one that spy-loop runs$"):
         run_experiment_fold(ws, FvcConfig(), rc, 7)
     with pytest.raises(InputError, match="fold 3 is not one that spy-loop runs"):
         run_experiment_fold(ws, FvcConfig(), RunConfig(model=MODEL, folds=[0, 1]), 3)
