@@ -133,7 +133,9 @@ def make_ws(root: Path, n: int = 16, folds: int = 4, copies: int = 2, failed: in
 
 
 def _run(ws, observers=(), force=False, **rc):
-    return run_experiment(ws, FvcConfig(), RunConfig(model=MODEL, **rc), list(observers), force=force)
+    """``run_experiment``, leaving ``force`` at its default unless asked for."""
+    return run_experiment(ws, FvcConfig(), RunConfig(model=MODEL, **rc), list(observers),
+                          **({"force": True} if force else {}))
 
 
 def _fits(what="fit"):
