@@ -123,14 +123,15 @@ def test_stage2_model_never_scales(stage4_model, video, ws, monkeypatch):
     assert pred.predict_file(video).prob_fake == pytest.approx(1 / (1 + np.exp(-0.3)), abs=1e-9)
 
 
-def test_threshold_decides_the_verdict_at_equality(stage4_model, video):
+def test_threshold_decides_the_verdict_and_equality_is_fake(stage4_model, video, monkeypatch):
     path, _ = stage4_model
     p = 1 / (1 + np.exp(-0.3))
-    exact = Predictor(path, threshold=p).predict_file(video)
-    assert exact.verdict == "fake" and exact.prob_fake == pytest.approx(p)
+    assert Predictor(path, threshold=p - 1e-6).predict_file(video).verdict == "fake"
     assert Predictor(path, threshold=p + 1e-6).predict_file(video).verdict == "real"
     assert [r.verdict for r in predict_videos([video], path, threshold=0.6)] == ["real"]
     assert [r.verdict for r in predict_videos([video], path)] == ["fake"]
+    monkeypatch.setattr(Predictor, "_score", lambda self, p, tmp: (0.25, 1))  # a score exactly at the threshold
+    assert Predictor(path, threshold=0.25).predict_file(video).verdict == "fake"
 
 
 def test_error_rows_name_the_file_and_carry_no_score(stage4_model, ws, monkeypatch):
