@@ -241,3 +241,11 @@ def test_embedding_model_scores_the_pooled_backbone_features(ws, tmp_path):
     got = Predictor(saved).predict_file(video)
     assert got.error is None and got.clips == 2
     assert got.prob_fake == pytest.approx(1 / (1 + np.exp(0.4)), abs=1e-6)
+
+
+def test_load_resolves_a_model_id_in_the_workspace(stage4_model, ws, video):
+    path, _ = stage4_model
+    save_feature_model(ws.results_dir / "5alpha", Predictor(path).model, stage4_card())
+    pred = Predictor.load("5alpha", ws, threshold=0.9)
+    assert pred.path == ws.results_dir / "5alpha" / "model.joblib" and pred.threshold == 0.9
+    assert pred.predict_file(video).verdict == "real"  # p = 0.574 under the threshold it was given
