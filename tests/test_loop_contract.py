@@ -159,6 +159,7 @@ def test_each_fold_fits_its_training_rows_and_predicts_its_test_rows(tmp_path):
         assert fits[k] == set(rows.loc[rows["fold"] != k, "video_id"])
         assert preds[k] == set(rows.loc[rows["fold"] == k, "video_id"])
     # OOF: every row once, with its own fold and the adapter's probability
+    assert res.oof.index.equals(pd.RangeIndex(len(res.oof)))  # one label per row: .loc finds one prediction
     oof = res.oof.set_index("video_id").sort_index()
     want = rows.set_index("video_id").sort_index()
     assert list(oof.index) == list(want.index)
@@ -353,7 +354,7 @@ def test_fold_checks_give_specific_errors(tmp_path):
     t.loc[t["fold"] == 2, "label"] = 0
     ws.write(TABLE, t)
     SpyAdapter.calls.clear()
-    with pytest.raises(InputError, match="the training part of fold 2 holds one class only"):
+    with pytest.raises(InputError, match="splits.parquet: the training part of fold 2 holds one class only$"):
         _run(ws, folds=[0, 1, 2])
     assert SpyAdapter.calls == []  # checked before any fold is fitted
 

@@ -249,3 +249,19 @@ def test_load_resolves_a_model_id_in_the_workspace(stage4_model, ws, video):
     pred = Predictor.load("5alpha", ws, threshold=0.9)
     assert pred.path == ws.results_dir / "5alpha" / "model.joblib" and pred.threshold == 0.9
     assert pred.predict_file(video).verdict == "real"  # p = 0.574 under the threshold it was given
+
+
+def test_variable_aspect_clips_hold_the_picture_without_its_letterbox_bars(ws, tmp_path):
+    """5e (varaspect): the card's clip is the picture inside the letterboxed frame, top-left, its padding empty;
+    a 96x54 source letterboxed to 96 keeps 54/96 of the clip's rows (the bars are cut, not fed as picture)."""
+    from conftest import write_video
+    from test_predict import _save_deep
+
+    path = _save_deep(ws, "5e", folder=tmp_path / "5e")
+    video = write_video(tmp_path / "wide.mp4", frames=10, width=96, height=54, seed=4)
+    p = Predictor(path)
+    inputs = p.clip_inputs(*p.scaled(video, tmp_path))
+    size = p.data.clip.size
+    rows = np.flatnonzero(inputs.clips[0, 0].max(axis=(1, 2)) > 0)  # rows of the first frame with any picture
+    assert rows[0] == 0 and len(rows) == round(54 * size / 96)
+    assert not inputs.clips[:, :, len(rows):].any()
