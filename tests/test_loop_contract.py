@@ -442,6 +442,11 @@ def test_make_adapter_builds_each_family_and_an_ensembles_members(tmp_path, monk
     assert isinstance(ens, EnsembleAdapter)
     assert [type(m.adapter) for m in ens.members] == [FeatureAdapter, FeatureAdapter]
     assert [m.entry.id for m in ens.members] == ["5a", "5beta-xgb"]
+    from test_cv import make_ws as feature_ws  # a stage-2 features table + splits in this workspace
+
+    feature_ws(ws.root, n=20)
+    data = ens.load()  # the ensemble and its members read the workspace they were made for
+    assert sorted(data.meta["source_video_id"]) == sorted(f"v{i}" for i in range(20))
 
 
 def test_fold_summary_lists_one_value_per_record():
