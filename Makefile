@@ -47,7 +47,7 @@ clean:
 
 # Mutation testing of the core modules (data/splits.py, training/metrics.py, the CV loop, predict.py) on
 # their fast tests; configured in pyproject.toml [tool.mutmut]. Not part of `make test`: it takes hours on
-# 2 loaded cores (README, "Mutation testing": about 1 h for the loop, 2.5 h for predict, 1 h for splits and
+# 2 loaded cores (README, "Mutation testing": about 75 min for the loop, 3 h for predict, 1 h for splits and
 # metrics). MUTANTS narrows it to one module: make mutation MUTANTS='fvc.experiment.loop*'
 MUTANTS ?=
 .PHONY: mutation
