@@ -260,8 +260,13 @@ def test_variable_aspect_clips_hold_the_picture_without_its_letterbox_bars(ws, t
     path = _save_deep(ws, "5e", folder=tmp_path / "5e")
     video = write_video(tmp_path / "wide.mp4", frames=10, width=96, height=54, seed=4)
     p = Predictor(path)
-    inputs = p.clip_inputs(*p.scaled(video, tmp_path))
+    scaled = p.scaled(video, tmp_path)
+    inputs = p.clip_inputs(*scaled)
     size = p.data.clip.size
     rows = np.flatnonzero(inputs.clips[0, 0].max(axis=(1, 2)) > 0)  # rows of the first frame with any picture
     assert rows[0] == 0 and len(rows) == round(54 * size / 96)
     assert not inputs.clips[:, :, len(rows):].any()
+    assert inputs.batch["valid"].tolist() == [[len(rows), size]]  # the extent the model masks its padding with
+    dense = p.clip_inputs(*scaled, clips_per_video=3)  # explanations ask for a denser cover, the rest as the card
+    assert dense.clips.shape[0] == 3 and dense.batch["valid"].tolist() == [[len(rows), size]] * 3
+    assert dense.clips.shape[1:] == inputs.clips.shape[1:]
