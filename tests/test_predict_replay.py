@@ -270,3 +270,11 @@ def test_variable_aspect_clips_hold_the_picture_without_its_letterbox_bars(ws, t
     dense = p.clip_inputs(*scaled, clips_per_video=3)  # explanations ask for a denser cover, the rest as the card
     assert dense.clips.shape[0] == 3 and dense.batch["valid"].tolist() == [[len(rows), size]] * 3
     assert dense.clips.shape[1:] == inputs.clips.shape[1:]
+
+
+def test_an_untrained_model_id_names_its_results_folder_and_the_command(ws):
+    import re
+
+    want = f"{ws.results_dir / '5d'}: model '5d' has not been trained; run 'fvc train --model 5d'"
+    with pytest.raises(InputError, match=f"^{re.escape(want)}$"):
+        resolve_model_path("r3d_18", ws)  # an alias: the folder and the command name the catalog id
