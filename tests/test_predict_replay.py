@@ -148,7 +148,8 @@ def test_error_rows_name_the_file_and_carry_no_score(stage4_model, ws, monkeypat
 
     monkeypatch.setattr(Predictor, "_score", decoder_surprise)
     row = Predictor(path).predict_file(bad)
-    assert row.prob_fake is None and row.error.startswith(f"{bad}: cannot decode (")
+    assert (row.video, row.prob_fake, row.verdict, row.clips) == (str(bad), None, None, None)
+    assert row.error.startswith(f"{bad}: cannot decode (")
     assert "Invalid data found" in row.error
 
 
