@@ -30,6 +30,7 @@ import pandas as pd
 from .errors import FvcError, InputError
 from .features.extract import feature_columns, video_features
 from .models import get_model
+from .models.catalog import FAMILIES
 from .models.saved import ENSEMBLE_MEMBERS, MODEL_FILES, load_model
 from .scale.letterbox import letterbox_video
 from .training.clips import clip_indices, content_box, count_frames, decode_clips
@@ -88,6 +89,9 @@ class Predictor:
         self.model_id = self.card.model_id
         self.kind = self.card.family
         self.data = self.card.data_config
+        if self.kind not in FAMILIES:  # never guess how to score a model
+            raise InputError(self.path, f"its card names an unknown model family '{self.kind}' (known: "
+                             f"{', '.join(FAMILIES)})")
         if self.data.scale != "letterbox" or self.card.scale_config.method != "letterbox":
             raise InputError(self.path, f"predict replays letterbox scaling only, this model was trained on "
                              f"'{self.card.scale_config.method}'")
@@ -120,8 +124,8 @@ class Predictor:
 
     def _score(self, path: Path, tmp: Path) -> tuple[float, int]:
         """(P(fake), clips or rows scored) for one file; errors propagate to ``predict_file``."""
-        score = {"deep": self._deep, "embedding": self._embedding, "ensemble": self._ensemble}.get(self.kind,
-                                                                                                 self._features)
+        score = {"features": self._features, "deep": self._deep, "embedding": self._embedding,
+                 "ensemble": self._ensemble}[self.kind]
         return score(path, tmp)
 
     def _ensemble(self, path: Path, tmp: Path) -> tuple[float, int]:
