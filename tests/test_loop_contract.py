@@ -284,7 +284,8 @@ def test_without_refit_there_is_no_final_model_and_no_importance_file_without_im
 
 def test_finished_folds_are_reused_until_the_run_key_changes_and_force_recomputes(tmp_path, spy):
     ws = make_ws(tmp_path / "ws")
-    first = _run(ws)
+    seen = RecordingObserver()
+    first = _run(ws, [seen])
     assert sorted(_fits()) == [0, 1, 2, 3]
     fold_files = sorted(_run_dir(ws).glob("fold-*/oof.parquet"))
     assert [p.parent.name for p in fold_files] == ["fold-0", "fold-1", "fold-2", "fold-3"]
@@ -297,7 +298,9 @@ def test_finished_folds_are_reused_until_the_run_key_changes_and_force_recompute
     assert [p.stat().st_mtime_ns for p in fold_files] == stamps
     pd.testing.assert_frame_equal(first.oof, again.oof)
     assert again.summary["folds"] == approx_rows(first.summary["folds"])
-    assert rec.names().count("fold_end") == 4 and "epoch_end" not in rec.names()[:-2]
+    assert rec.names().count("fold_end") == 4
+    fold_epochs = lambda obs: [e for n, e in obs.events if n == "epoch_end" and e["fold"] >= 0]  # noqa: E731
+    assert fold_epochs(rec) == fold_epochs(seen) != []  # reused folds replay the epochs their fits sent
 
     for change in ({"seed": 7}, {"key": "k2"}, {"table": True}):  # the run key: config, adapter key, table bytes
         spy.calls.clear()
@@ -451,5 +454,18 @@ def test_make_adapter_builds_each_family_and_an_ensembles_members(tmp_path, monk
     assert sorted(data.meta["source_video_id"]) == sorted(f"v{i}" for i in range(20))
 
 
-def test_fold_summary_lists_one_value_per_record():
-    assert loop.fold_summary([{"a": 1}, {}, {"a": None, "b": 2}], "a") == [1, None, None]
+
+@pytest.mark.parametrize("main", [True, False])
+def test_under_ddp_rank_0_loads_the_data_before_the_other_ranks(monkeypatch, main):
+    """Loading builds the clip cache: rank 0 must have finished it before another rank starts loading."""
+    calls = []
+    monkeypatch.setattr(loop, "is_main_process", lambda: main)
+    monkeypatch.setattr(loop, "sync_processes", lambda: calls.append("wait for every rank"))
+
+    class Adapter:
+        def load(self):
+            calls.append("load")
+            return "data"
+
+    assert loop._load_rank0_first(Adapter()) == "data"
+    assert calls == (["load", "wait for every rank"] if main else ["wait for every rank", "load"])

@@ -26,7 +26,7 @@ from ..training.events import CompositeObserver
 from ..workspace import Workspace
 from .adapter import cv_run_dir, run_fold
 from .feature_adapter import FeatureAdapter
-from .loop import _check_folds
+from .loop import check_folds
 from ..training.metrics import aggregate_by_video
 from .result_files import list_results, read_metrics, score_oof
 from .run_config import RunConfig, default_run_config
@@ -154,7 +154,7 @@ def variant_predictions(ws: Workspace, entry, rc: RunConfig, var: Variant, force
     run_dir = cv_run_dir(ws, entry.id, rc, adapter)[0]
     if force and var.mode != "all" and run_dir.exists():
         shutil.rmtree(run_dir)
-    folds = _check_folds(ws, data, rc)
+    folds = check_folds(ws, data, rc)
     obs = CompositeObserver([])
     oof = pd.concat([run_fold(adapter, data, k, run_dir / f"fold-{k}", obs)[0].assign(fold=int(k)) for k in folds],
                     ignore_index=True)

@@ -14,7 +14,6 @@ card.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -56,10 +55,10 @@ def run_experiment(ws: Workspace, cfg: FvcConfig, rc: RunConfig, observers: list
     entry.preset(rc.preset, rc.params)  # unknown preset or parameter: fail before reading any table
     obs = CompositeObserver(observers or [])
     adapter = make_adapter(entry, ws, rc)
-    data = adapter.load()
+    data = _load_rank0_first(adapter)
     run_dir, _, tables = cv_run_dir(ws, entry.id, rc, adapter)
     fingerprint = stable_hash(tables)
-    folds = _check_folds(ws, data, rc)
+    folds = check_folds(ws, data, rc)
     if force and run_dir.exists() and main:
         shutil.rmtree(run_dir)
     sync_processes()  # no rank looks for finished folds before rank 0 cleared them
@@ -135,7 +134,7 @@ def experiment_folds(ws: Workspace, rc: RunConfig, forget: bool = False) -> list
     entry = get_model(rc.model)
     entry.preset(rc.preset, rc.params)
     adapter = make_adapter(entry, ws, rc)
-    folds = _check_folds(ws, adapter.load(), rc)
+    folds = check_folds(ws, adapter.load(), rc)
     run_dir = cv_run_dir(ws, entry.id, rc, adapter)[0]
     if forget and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -155,8 +154,8 @@ def run_experiment_fold(ws: Workspace, cfg: FvcConfig, rc: RunConfig, fold: int,
     entry = get_model(rc.model)
     entry.preset(rc.preset, rc.params)
     adapter = make_adapter(entry, ws, rc)
-    data = adapter.load()
-    if fold not in _check_folds(ws, data, rc):
+    data = _load_rank0_first(adapter)
+    if fold not in check_folds(ws, data, rc):
         raise InputError("--fold", f"fold {fold} is not one that {entry.id} runs")
     run_dir = cv_run_dir(ws, entry.id, rc, adapter)[0]
     fold_dir = run_dir / f"fold-{fold}"
@@ -165,7 +164,15 @@ def run_experiment_fold(ws: Workspace, cfg: FvcConfig, rc: RunConfig, fold: int,
     run_fold(adapter, data, fold, fold_dir, CompositeObserver(observers or []))
 
 
-def _check_folds(ws: Workspace, data: ExperimentData, rc: RunConfig) -> list[int]:
+def _load_rank0_first(adapter: FamilyAdapter) -> ExperimentData:
+    """The adapter's data. Under DDP rank 0 loads first (building any clip cache alone); the others then read it."""
+    main = is_main_process()
+    data = adapter.load() if main else None
+    sync_processes()
+    return data if main else adapter.load()
+
+
+def check_folds(ws: Workspace, data: ExperimentData, rc: RunConfig) -> list[int]:
     """The outer folds to run: all in splits, or those asked for; each must hold both classes to train on."""
     have = sorted(set(data.folds.tolist()))
     folds = list(rc.folds) if rc.folds is not None else have
@@ -180,7 +187,3 @@ def _check_folds(ws: Workspace, data: ExperimentData, rc: RunConfig) -> list[int
             raise InputError(ws.table("splits"), f"the training part of fold {k} holds one class only")
     return folds
 
-
-def fold_summary(records: list[Mapping[str, Any]], key: str) -> list[Any]:
-    """One value per fold record (``None`` where a fold has none)."""
-    return [r.get(key) for r in records]

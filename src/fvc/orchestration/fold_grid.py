@@ -64,7 +64,8 @@ def run_cell(ws: Workspace, cfg: FvcConfig, cell: Cell | dict[str, Any]) -> None
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) or in a Ray Train worker (a process group already set up), every
     rank trains the fold through the DDP trainer and rank 0 alone writes it; the other ranks return when the
-    fold is on disk. Rank 0 builds the clip cache first, so ranks never write one cache side by side.
+    fold is on disk. Rank 0 builds the clip cache first (the loop loads rank 0 first), so ranks never write
+    one cache side by side.
     """
     cell = cell if isinstance(cell, Cell) else Cell(**cell)
     rc = cell.rc()
@@ -74,10 +75,7 @@ def run_cell(ws: Workspace, cfg: FvcConfig, cell: Cell | dict[str, Any]) -> None
                              "run the others with one process per fold")
         rc = rc.model_copy(update={"ddp": True})
         d = distributed.current(resolve_device(rc.device).type)
-        if d.is_main:
-            experiment_folds(ws, rc)  # loads the model's data: builds its clip cache once
-        distributed.barrier(d)
-        run_experiment_fold(ws, cfg, rc, cell.fold)
+        run_experiment_fold(ws, cfg, rc, cell.fold)  # rank 0 loads (and caches) the data first
         distributed.barrier(d)  # rank 0 has written the fold
         return
     run_experiment_fold(ws, cfg, rc, cell.fold)
