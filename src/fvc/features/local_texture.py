@@ -26,15 +26,12 @@ def texture_maps(frame: np.ndarray | FrameMaps) -> tuple[np.ndarray, np.ndarray,
     """(log Laplacian energy, log Laplacian/gradient energy ratio, orientation coherence) per block."""
     m = maps_of(frame)
     block = local_block(m.grey.shape) // 2
-    h, w = m.grey.shape[0] // 2, m.grey.shape[1] // 2
-    half = cv2.resize(m.g, (w, h), interpolation=cv2.INTER_AREA)
-    lap = cv2.Laplacian(half, cv2.CV_32F, ksize=3)
-    gx = cv2.Sobel(half, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(half, cv2.CV_32F, 0, 1, ksize=3)
-    lap_e = block_means(cv2.multiply(lap, lap, dst=lap), block)  # squares in place: the maps are not read again
+    lap = cv2.Laplacian(m.half, cv2.CV_32F, ksize=3)
+    gx, gy = m.half_gx, m.half_gy  # shared with the sharpness family: read, never written
+    lap_e = block_means(cv2.multiply(lap, lap, dst=lap), block)  # squared in place: lap is ours
     jxy = block_means(cv2.multiply(gx, gy), block)
-    jxx = block_means(cv2.multiply(gx, gx, dst=gx), block)
-    jyy = block_means(cv2.multiply(gy, gy, dst=gy), block)
+    jxx = block_means(cv2.multiply(gx, gx), block)
+    jyy = block_means(cv2.multiply(gy, gy), block)
     log_lap = np.log(lap_e + 1.0)
     ratio = log_lap - np.log(jxx + jyy + 1.0)
     coherence = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy**2) / (jxx + jyy + 1.0)

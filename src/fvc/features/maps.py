@@ -53,12 +53,20 @@ class FrameMaps:
         return cv2.Laplacian(self.grey, cv2.CV_16S, ksize=3)
 
     @cached_property
-    def gx(self) -> np.ndarray:
-        return cv2.Sobel(self.g, cv2.CV_32F, 1, 0, ksize=3)  # from the float frame: faster than from uint8 here
+    def half(self) -> np.ndarray:
+        """The frame at half size, float32: the mean of each 2x2 pixel block (an odd last row or column is
+        dropped). The gradient maps are taken here, a quarter of the work."""
+        h, w = max(1, self.grey.shape[0] // 2), max(1, self.grey.shape[1] // 2)
+        return cv2.resize(self.g[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
 
     @cached_property
-    def gy(self) -> np.ndarray:
-        return cv2.Sobel(self.g, cv2.CV_32F, 0, 1, ksize=3)
+    def half_gx(self) -> np.ndarray:
+        """Horizontal 3x3 Sobel of ``half`` (read-only: sharpness and local texture share it)."""
+        return cv2.Sobel(self.half, cv2.CV_32F, 1, 0, ksize=3)
+
+    @cached_property
+    def half_gy(self) -> np.ndarray:
+        return cv2.Sobel(self.half, cv2.CV_32F, 0, 1, ksize=3)
 
     @cached_property
     def std(self) -> float:
@@ -80,7 +88,3 @@ def block_sums(img: np.ndarray, block: int) -> np.ndarray:
     runs = cv2.reduce(np.ascontiguousarray(img[:h, :w]).reshape(-1, block), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
     return runs.reshape(h // block, block, w // block).sum(axis=1).astype(np.float32)
 
-
-def mean_square(a: np.ndarray) -> float:
-    """Mean of a*a (double accumulation, one pass, no temporary)."""
-    return float(cv2.norm(a, cv2.NORM_L2SQR)) / max(1, a.size)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .maps import FrameMaps, maps_of, mean_square
+from .maps import FrameMaps, maps_of
 
+_GAUSS = cv2.getGaussianKernel(5, 1.0, cv2.CV_32F)
 NAMES = ("noise_median_energy", "noise_gauss_std", "noise_kurtosis", "noise_relative", "noise_inconsistency")
 
 
@@ -31,10 +32,13 @@ def frame_noise(frame: np.ndarray | FrameMaps) -> np.ndarray:
         incons = float(np.log(block + 0.5).std())
     else:
         incons = float("nan")
-    blur = cv2.GaussianBlur(m.g, (5, 5), 1.0)
-    r = cv2.subtract(m.g, blur, dst=blur)  # in place: one frame-sized buffer fewer
-    # moments about zero: a high-pass residual has mean ~0
-    var = mean_square(r)
-    m4 = mean_square(cv2.multiply(r, r, dst=r))  # squared in place: r is not read again
+    # the 5x5 Gaussian (sigma 1) filtered straight from uint8 to float32, then the residual in its buffer
+    blur = cv2.sepFilter2D(m.grey, cv2.CV_32F, _GAUSS, _GAUSS)
+    r = cv2.subtract(m.grey, blur, dst=blur, dtype=cv2.CV_32F)
+    # moments about zero (a high-pass residual has mean ~0), both from one pass over r^2:
+    # E[r^2] is its mean, E[r^4] = Var[r^2] + E[r^2]^2
+    mean_sq, std_sq = cv2.meanStdDev(cv2.multiply(r, r, dst=r))  # squared in place: r is not read again
+    var = float(mean_sq[0, 0])
+    m4 = float(std_sq[0, 0]) ** 2 + var * var
     kurt = m4 / (var * var) - 3.0 if var > 1e-8 else 0.0
     return np.array([med_energy, float(np.sqrt(var)), kurt, relative, incons], dtype=np.float64)
