@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from fvc.features import blockmap, local_noise, noise, sharpness, temporal
+from fvc.features import blockmap, dct, local_noise, noise, sharpness, temporal
 from fvc.features.maps import block_sums
 
 
@@ -93,3 +93,31 @@ def test_pair_temporal_matches_its_definition():
     h2 = np.histogram(b, 32, (0, 256))[0] / b.size
     ref = [np.abs(d).mean(), d.std(), np.mean(np.abs(d) > 10.0), 0.5 * np.abs(h1 - h2).sum()]
     np.testing.assert_allclose(temporal.pair_temporal(a, b), ref, rtol=1e-5)
+
+
+def _dq_reference(values: np.ndarray) -> float:
+    """Double-quantisation periodicity written the obvious way: the histogram of the non-zero rounded values
+    in [-64, 64], its spectrum without the DC term, the strongest frequency above the first over the total."""
+    c = np.rint(values.astype(np.float64))
+    c = c[(np.abs(c) <= 64) & (c != 0)]
+    if c.size < 32:
+        return 0.0
+    hist = np.array([np.count_nonzero(c == v) for v in range(-64, 65)], dtype=np.float64)
+    spec = np.abs(np.fft.rfft(hist - hist.mean()))
+    return float(spec[2:].max() / spec[1:].sum()) if spec[1:].sum() > 0 else 0.0
+
+
+def test_dq_periodicity_matches_its_definition():
+    rng = np.random.default_rng(6)
+    laplace = rng.laplace(0, 12, 5000)
+    once = np.round(laplace / 3) * 3  # quantised with step 3: a comb
+    twice = np.round(np.round(laplace / 5) * 5 / 3) * 3  # step 5, then step 3: a comb with periodic gaps
+    wide = rng.normal(0, 90, 3000)  # most values beyond [-64, 64]
+    few = rng.normal(0, 2, 40)  # about 30 non-zero values: under the 32 the statistic needs
+    rows = [laplace, once, twice, wide, few, np.zeros(100)]
+    got = [dct.dq_periodicities(r[None].astype(np.float32))[0] for r in rows]
+    np.testing.assert_allclose(got, [_dq_reference(r.astype(np.float32)) for r in rows], rtol=1e-9, atol=1e-12)
+    # several rows at once give each row's own value
+    n = min(r.size for r in rows[:4])
+    stacked = dct.dq_periodicities(np.stack([r[:n] for r in rows[:4]]).astype(np.float32))
+    np.testing.assert_allclose(stacked, [_dq_reference(r[:n].astype(np.float32)) for r in rows[:4]], rtol=1e-9)

@@ -22,8 +22,8 @@ def frame_blocking(frame: np.ndarray | FrameMaps) -> np.ndarray:
     # Mean |step| per column gap (dx[j] = between columns j and j+1) and per row gap, on uint8 (exact).
     dx = cv2.reduce(cv2.absdiff(grey[:, 1:], grey[:, :-1]), 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
     dy = cv2.reduce(cv2.absdiff(grey[1:, :], grey[:-1, :]), 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
-    on_x = (np.arange(dx.size) % 8) == 7
-    on_y = (np.arange(dy.size) % 8) == 7
-    on = dx[on_x].mean() + dy[on_y].mean()
-    off = dx[~on_x].mean() + dy[~on_y].mean()
+    # gap j lies on the grid when j % 8 == 7 (between columns 8k+7 and 8k+8)
+    on_x, on_y = dx[7::8], dy[7::8]
+    on = on_x.mean() + on_y.mean()
+    off = (dx.sum() - on_x.sum()) / (dx.size - on_x.size) + (dy.sum() - on_y.sum()) / (dy.size - on_y.size)
     return np.array([float(on / off) if off > 1e-6 else 1.0])

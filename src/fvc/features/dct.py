@@ -54,15 +54,18 @@ def block_dct(grey: np.ndarray) -> np.ndarray:
 
 def dq_periodicities(coefs: np.ndarray) -> np.ndarray:
     """Per row of ``coefs``: strength of the strongest non-zero frequency in its integer histogram."""
-    c = np.rint(coefs)
-    keep = (np.abs(c) <= 64) & (c != 0)
     k = coefs.shape[0]
-    bins = (np.arange(k)[:, None] * 129 + (c + 64).astype(np.int64))[keep]  # one histogram per row, side by side
-    hist = np.bincount(bins, minlength=k * 129).reshape(k, 129).astype(np.float64)
-    spec = np.abs(np.fft.rfft(hist - hist.mean(axis=1, keepdims=True), axis=1))
+    # values rounded and clipped to [-65, 65]: -65 and 65 collect what lies beyond the histogram's
+    # [-64, 64], and are dropped with the zero bin; one bincount does every row's histogram side by side
+    c = np.clip(np.rint(coefs), -65, 65).astype(np.intp)
+    c += (np.arange(k) * 131 + 65)[:, None]
+    hist = np.bincount(c.ravel(), minlength=k * 131).reshape(k, 131)[:, 1:130].astype(np.float64)
+    hist[:, 64] = 0.0  # the zero coefficients
+    # the spectrum without its DC term: the histogram's mean does not enter
+    spec = np.abs(np.fft.rfft(hist, axis=1))
     total = spec[:, 1:].sum(axis=1)
     out = np.divide(spec[:, 2:].max(axis=1), total, out=np.zeros(k), where=total > 0)
-    return np.where(keep.sum(axis=1) < 32, 0.0, out)
+    return np.where(hist.sum(axis=1) < 32, 0.0, out)
 
 
 def _dq_periodicity(coef: np.ndarray) -> float:
