@@ -26,6 +26,7 @@ def _dct_matrix(n: int = 8) -> np.ndarray:
 
 
 _D = _dct_matrix()
+_DT = np.ascontiguousarray(_D.T)  # a transposed view would send the product down numpy's slower strided path
 _K, _V = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
 _HF = (_K + _V) >= 8
 
@@ -40,7 +41,7 @@ def coefficient_planes(frame: np.ndarray | FrameMaps) -> np.ndarray:
     """
     m = maps_of(frame)
     h, w = (m.grey.shape[0] // 8) * 8, (m.grey.shape[1] // 8) * 8
-    rows = m.g[:h, :w].reshape(h, w // 8, 8) @ _D.T  # [y, bx, v]
+    rows = m.g[:h, :w].reshape(h, w // 8, 8) @ _DT  # [y, bx, v]
     coef = np.matmul(_D, rows.reshape(h // 8, 8, w))  # [by, k, bx * 8 + v]
     coef[:, 0, 0::8] -= 1024.0  # the JPEG level shift (-128 per pixel) only moves the DC term: 8 * 128
     return coef
