@@ -34,22 +34,26 @@ def frame_vectors(frame: av.VideoFrame) -> np.ndarray | None:
 
 def frame_motion(mv: np.ndarray, width: int, height: int) -> np.ndarray:
     """NAMES statistics of one frame's forward vectors."""
-    scale = np.maximum(mv["motion_scale"].astype(np.float32), 1.0)
-    v = np.stack([mv["motion_x"] / scale, mv["motion_y"] / scale], 1)
-    area = mv["w"].astype(np.float32) * mv["h"].astype(np.float32)
-    share = area / area.sum()
-    mag = np.hypot(v[:, 0], v[:, 1])
-    dev = np.hypot(*(v - np.median(v, axis=0)).T)
+    scale = np.maximum(mv["motion_scale"], 1).astype(np.float32)
+    vx = mv["motion_x"] / scale
+    vy = mv["motion_y"] / scale
+    area = mv["w"].astype(np.float32) * mv["h"]
+    total = float(area.sum())
+    mag = np.hypot(vx, vy)
+    mean_mag = float(np.dot(mag, area)) / total  # area-weighted
+    dev = np.hypot(vx - np.median(vx), vy - np.median(vy))
     dispersion = float(np.median(dev))
-    outlier = float(share[dev > max(2.0, 3.0 * dispersion)].sum())
+    outlier = float(area[dev > max(2.0, 3.0 * dispersion)].sum()) / total
     gh, gw = max(1, height // GRID + 1), max(1, width // GRID + 1)
-    grid = np.full((gh, gw, 2), np.nan, np.float32)
-    gy = np.clip(mv["dst_y"] // GRID, 0, gh - 1)
-    gx = np.clip(mv["dst_x"] // GRID, 0, gw - 1)
-    grid[gy, gx] = v
-    dx = np.hypot(*np.moveaxis(grid[:, 1:] - grid[:, :-1], -1, 0))
-    dy = np.hypot(*np.moveaxis(grid[1:] - grid[:-1], -1, 0))
-    both = np.concatenate([dx[np.isfinite(dx)], dy[np.isfinite(dy)]])
-    rough = float(both.mean() / (float((mag * share).sum()) + 1.0)) if both.size else np.nan
-    coverage = float(min(1.0, area.sum() / max(1.0, float(width * height))))
-    return np.array([float((mag * share).sum()), dispersion, outlier, rough, coverage])
+    cell = np.clip(mv["dst_y"] // GRID, 0, gh - 1) * gw + np.clip(mv["dst_x"] // GRID, 0, gw - 1)
+    gx = np.full(gh * gw, np.nan, np.float32)
+    gy = np.full(gh * gw, np.nan, np.float32)
+    gx[cell], gy[cell] = vx, vy  # the last vector written into a cell wins, as one assignment of pairs did
+    gx, gy = gx.reshape(gh, gw), gy.reshape(gh, gw)
+    # roughness: mean length of the vector difference between 4-neighbouring cells that both hold a vector
+    steps = np.concatenate([np.hypot(gx[:, 1:] - gx[:, :-1], gy[:, 1:] - gy[:, :-1]).ravel(),
+                            np.hypot(gx[1:] - gx[:-1], gy[1:] - gy[:-1]).ravel()])
+    steps = steps[~np.isnan(steps)]
+    rough = float(steps.mean() / (mean_mag + 1.0)) if steps.size else np.nan
+    coverage = float(min(1.0, total / max(1.0, float(width * height))))
+    return np.array([mean_mag, dispersion, outlier, rough, coverage])
