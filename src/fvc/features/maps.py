@@ -1,9 +1,10 @@
-"""Full-resolution maps that several per-frame families share, each computed at most once per frame.
+"""Maps that several per-frame families share, each computed at most once per frame.
 
-The families read the same median residual, Laplacian and Sobel gradients;
-computing each once per frame, in the cheapest exact form (integer filters
-on the uint8 frame where the result is an integer, integer block sums), is most of what keeps the sampled-frame work small next to
-decoding.
+The families read the same median residual, Laplacian, half-size frame and
+its Sobel gradients; computing each once per frame, in the cheapest exact
+form (integer filters on the uint8 frame where the result is an integer,
+integer block sums, gradients at a quarter of the pixels), is most of what
+keeps the sampled-frame work small next to decoding.
 """
 
 from __future__ import annotations
