@@ -143,25 +143,25 @@ def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings
         if i in sampled or i in intra_only:
             with t.measure("to_grey"):
                 grey = frame_to_gray(frame)
-        if i in sampled:
-            row = frame_features(grey, t)
-            per_frame.append(row)
-            d = row[len(noise.NAMES): len(noise.NAMES) + len(dct.NAMES)]
-            (intra if key or int(frame.pict_type) == int(PictureType.I) else inter).append(d)
-            if with_mvs:
-                with t.measure("motion"):
-                    mv = motion.frame_vectors(frame)
-                    if mv is not None:
-                        mv_rows.append(motion.frame_motion(mv, frame.width, frame.height))
-        elif i in intra_only:
-            with t.measure("gop"):
-                intra.append(dct.frame_dct(grey))
-        if i in sampled or i in partners:
+        if i in sampled or i in partners:  # before the frame families: the luma plane is still in cache
             with t.measure("temporal"):
                 small = temporal.small_from_frame(frame)
                 if prev_i is not None and prev_i == i - 1:
                     pairs.append(temporal.pair_temporal(prev_small, small))
                 prev_i, prev_small = i, small
+        if i in sampled:
+            if with_mvs:  # also while the decoder's side data is fresh
+                with t.measure("motion"):
+                    mv = motion.frame_vectors(frame)
+                    if mv is not None:
+                        mv_rows.append(motion.frame_motion(mv, frame.width, frame.height))
+            row = frame_features(grey, t)
+            per_frame.append(row)
+            d = row[len(noise.NAMES): len(noise.NAMES) + len(dct.NAMES)]
+            (intra if key or int(frame.pict_type) == int(PictureType.I) else inter).append(d)
+        elif i in intra_only:
+            with t.measure("gop"):
+                intra.append(dct.frame_dct(grey))
     t["loop_total"] = t.get("loop_total", 0.0) + time.process_time() - t_loop
     if not per_frame:
         raise VideoError(path, "no frame could be decoded")
