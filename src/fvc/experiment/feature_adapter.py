@@ -101,6 +101,20 @@ def native_importance(est: Any, columns: list[str]) -> pd.Series | None:
     return pd.Series(np.asarray(imp, dtype=float), index=names)
 
 
+def estimator_params(estimator: Any) -> dict[str, str]:
+    """Every parameter of the built estimator, nested steps included, as text: part of the fold-cache key.
+
+    The run config names only the preset and the grid; a builder's defaults (trees, learning rate, a
+    preprocessing threshold) decide results too, so folds fitted under other defaults are never reused.
+    """
+    out = {}
+    for name, value in estimator.get_params(deep=True).items():
+        if name == "steps" or hasattr(value, "get_params"):
+            continue  # a step or nested estimator: its own parameters are listed under 'name__param'
+        out[name] = f"{value.__module__}.{value.__qualname__}" if callable(value) else repr(value)
+    return out
+
+
 class FeatureAdapter:
     """``fit_fold``/``predict_fold``/``refit_final`` for scikit-learn models on feature tables."""
 
@@ -122,7 +136,7 @@ class FeatureAdapter:
         return self.data
 
     def key(self) -> Any:
-        return None
+        return estimator_params(self.estimator)
 
     def _search(self, pos: np.ndarray, observer: TrainObserver | None = None, fold: int = -1) -> SearchResult:
         d, rc = self.data, self.rc
