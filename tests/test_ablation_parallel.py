@@ -66,3 +66,19 @@ def test_a_cell_names_its_variant():
     assert ablation.Variant.parse("all").name == "all"
     with pytest.raises(ValueError):
         ablation.Variant.parse("only nothing")
+
+
+@pytest.mark.slow
+def test_ray_tasks_give_the_serial_table_exactly(tmp_path, serial):
+    pytest.importorskip("ray")
+    from fvc.orchestration.ray_executor import RayExecutor
+
+    ws = kinds_workspace(tmp_path / "ws")
+    runner = RayExecutor(num_cpus=2)
+    try:
+        table, _ = fold_grid.ablate(ws, FvcConfig(), MODEL, fold_grid.cell_mapper(runner, 2))
+    finally:
+        import ray
+
+        ray.shutdown()
+    pd.testing.assert_frame_equal(table, serial, check_exact=True)
