@@ -6,14 +6,26 @@ Writes a clip of moving texture with sensor-like noise (``--seconds`` at
 the wall time of each run with the document's own ``elapsed_s`` and the
 process's CPU time, so a busy machine shows as CPU < wall x cores.
 
+With ``--against SRC`` (another checkout's ``src`` folder, e.g. from
+``git archive REV src | tar -x -C DIR``) each repeat runs the other code and
+this one, interleaved, each in a child process of its own (the model loaded
+first, then timed warm), prints both and their ratio, and checks that the
+two documents are equal but for their ``elapsed_s``.
+
 Usage:
   python benchmarks/bench_explain.py [-w demo/workspace] [--model models:/fvc-5beta-lgbm@champion | 5a | ...] [--seconds 10] [--height 720]
+  python benchmarks/bench_explain.py -w WS --against /tmp/before/src [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -46,6 +58,43 @@ def cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def explain_once(ws: Path, model: str, clip: Path, out: Path, runs: int) -> dict:
+    """Load the model, explain ``clip`` ``runs`` times; the last (warm) run's times and document."""
+    predictor = Predictor(resolve_model_ref(Workspace(ws), model))
+    for i in range(runs):
+        c0, t0 = cpu_seconds(), time.perf_counter()
+        doc = explain_video(predictor, clip, out / f"run{i}")
+        wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+    pngs = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((out / f"run{runs - 1}").glob("*.png"))}
+    return {"wall": wall, "cpu": cpu, "doc": doc, "pngs": pngs}
+
+
+def against(args: argparse.Namespace, clip: Path, tmp: Path) -> None:
+    """Interleaved child processes: the other checkout's code, then this one's, ``--repeat`` times."""
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    sides = {"before": str(Path(args.against).resolve()), "after": here}
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in sides}
+    docs: dict[str, dict] = {}
+    for r in range(args.repeat):
+        for label, src in sides.items():
+            result = tmp / f"{label}{r}.json"
+            env = dict(os.environ, PYTHONPATH=src)
+            subprocess.run([sys.executable, __file__, "-w", args.workspace, "--model", args.model, "--child", str(clip),
+                            "--child-out", str(result)], check=True, env=env)
+            got = json.loads(result.read_text())
+            times[label].append((got["wall"], got["cpu"]))
+            docs[label] = got["doc"] | {"png_sha256": got["pngs"]}
+            print(f"round {r + 1} {label}: wall {got['wall']:.2f} s, CPU {got['cpu']:.2f} s "
+                  f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+    med = {k: (float(np.median([w for w, _ in v])), float(np.median([c for _, c in v]))) for k, v in times.items()}
+    for k, (w, c) in med.items():
+        print(f"{k}: median wall {w:.2f} s, median CPU {c:.2f} s")
+    print(f"after / before: wall {med['after'][0] / med['before'][0]:.2f}x, CPU {med['after'][1] / med['before'][1]:.2f}x")
+    a, b = ({k: v for k, v in docs[s].items() if k != "elapsed_s"} for s in ("after", "before"))
+    print("documents and PNGs equal but for elapsed_s" if a == b else
+          f"documents differ in: {sorted(k for k in a if a.get(k) != b.get(k))}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-w", "--workspace", default="demo/workspace")
@@ -54,15 +103,26 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--height", type=int, default=720)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--against", help="another checkout's src folder: time it and this one, interleaved")
+    ap.add_argument("--clip", type=Path, help="explain this video instead of writing the generated clip")
+    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    ws = Workspace(Path(args.workspace))
+    ws = Path(args.workspace)
     with tempfile.TemporaryDirectory(prefix="bench-explain-") as tmp:
         tmp = Path(tmp)
+        if args.child:  # one side of --against: two runs (the first warms the imports up), the second timed
+            got = explain_once(ws, args.model, args.child, tmp, runs=2)
+            args.child_out.write_text(json.dumps(got, default=str))
+            return
         t0 = time.perf_counter()
-        clip = write_clip(tmp / "clip.mp4", args.seconds, args.height)
-        print(f"clip: {args.seconds:g} s at {args.height}p written in {time.perf_counter() - t0:.1f} s")
+        clip = args.clip or write_clip(tmp / "clip.mp4", args.seconds, args.height)
+        print(f"clip: {clip.name}, {args.seconds:g} s at {args.height}p, ready in {time.perf_counter() - t0:.1f} s")
+        if args.against:
+            against(args, clip, tmp)
+            return
         t0 = time.perf_counter()
-        predictor = Predictor(resolve_model_ref(ws, args.model))
+        predictor = Predictor(resolve_model_ref(Workspace(ws), args.model))
         print(f"model {predictor.card.model_id} ({predictor.card.family}, {predictor.card.preset}) loaded in "
               f"{time.perf_counter() - t0:.1f} s")
         for i in range(args.repeat):
