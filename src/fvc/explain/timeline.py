@@ -37,7 +37,7 @@ from av.video.frame import PictureType
 
 from ..features import codec, dct, discontinuity, gop, motion, noise, temporal
 from ..features.extract import FRAME_NAMES, _aggregate, frame_features
-from ..features.reader import open_read, plan_read
+from ..features.reader import ReadPlan, open_read, plan_read
 from ..video.io import frame_to_gray, sample_indices
 
 WINDOW_S = 2.0
@@ -103,9 +103,7 @@ def window_features(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesCo
 def read_windows(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesConfig, segments: list[Segment],
                  grab: Iterable[int] = ()) -> tuple[list[dict[str, Any]], dict[int, np.ndarray]]:
     """``window_features``, and the RGB frames at ``grab`` (presentation indices) from the same decode."""
-    picks = [[seg.lo + i for i in sample_indices(seg.hi - seg.lo, fcfg.sample_fraction, fcfg.min_frames,
-                                                 fcfg.max_frames)] for seg in segments]
-    sampled = {i for p in picks for i in p}
+    sampled = _sampled(fcfg, segments)
     bounds = np.array([seg.lo for seg in segments])
     wins = [_Window() for _ in segments]
     prev_i, prev_small, prev_w = None, None, None
@@ -116,8 +114,7 @@ def read_windows(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesConfi
     with threadpool_limits(limits=1, user_api="blas"), open_read(path) as read:
         n = min(read.tally.count, segments[-1].hi) if segments else 0
         with_mvs = read.facts["codec"] in motion.CODECS
-        partners = {i + 1 for i in sampled if i + 1 < n}
-        plan = plan_read(read.tally, {i for i in sampled | partners | grab if i < n}, fcfg.sampling)
+        plan = _plan(read.tally, n, sampled, grab, fcfg.sampling)
         for i, frame in read.frames(plan, motion_vectors=with_mvs):
             if i >= n:
                 break
@@ -147,6 +144,25 @@ def read_windows(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesConfi
         raise VideoError(path, "no frame could be decoded")
     cues = codec.codec_features(probe)
     return [_row(w, cues, with_mvs, str(read.facts["codec"])) for w in wins], grabbed
+
+
+def _sampled(fcfg: FeaturesConfig, segments: list[Segment]) -> set[int]:
+    """The card's sampling applied inside each window."""
+    return {seg.lo + i for seg in segments
+            for i in sample_indices(seg.hi - seg.lo, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)}
+
+
+def _plan(tally, n: int, sampled: set[int], grab: set[int], mode: str) -> ReadPlan:
+    """The GOPs of the sampled frames, their successors (the temporal pairs) and the grabbed frames."""
+    return plan_read(tally, {i for i in sampled | {i + 1 for i in sampled} | grab if i < n}, mode)
+
+
+def window_plan(path: str | Path, fcfg: FeaturesConfig, segments: list[Segment],
+                grab: Iterable[int] = ()) -> ReadPlan:
+    """The plan ``read_windows`` decodes ``path`` with (what a benchmark times as its decode floor)."""
+    with open_read(path) as read:
+        n = min(read.tally.count, segments[-1].hi) if segments else 0
+        return _plan(read.tally, n, _sampled(fcfg, segments), {int(i) for i in grab}, fcfg.sampling)
 
 
 def _row(w: _Window, cues: dict[str, Any], with_mvs: bool, codec_name: str) -> dict[str, Any]:
