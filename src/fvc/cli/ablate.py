@@ -35,8 +35,14 @@ def register(app: typer.Typer) -> None:
         def progress(i: int, n: int, name: str) -> None:
             console.print(f"[{i + 1}/{n}] {name}", highlight=False)
 
-        table, computed = run_ablation(ws, cfg, model, cell_mapper(runner, workers_or_default(workers)), force=force,
-                                       on_variant=progress)
+        n_workers = workers_or_default(workers)
+        where = "Ray tasks" if runner is not None else f"{n_workers} worker process(es)" if n_workers > 1 else "this process"
+
+        def cells(n: int) -> None:
+            console.print(f"computing {n} unfinished (variant, fold) cells on {where}", highlight=False)
+
+        table, computed = run_ablation(ws, cfg, model, cell_mapper(runner, n_workers), force=force,
+                                       on_variant=progress, on_cells=cells)
         if not computed:
             console.print(f"ablation up to date ({ws.table('ablation')}); --force recomputes it")
         scores = ablation_scores(table, kinds_of(ws))

@@ -155,9 +155,12 @@ def cell_mapper(executor: Any | None, workers: int) -> MapCells:
 
 
 def ablate(ws: Workspace, cfg: FvcConfig, model: str | None, map_cells: MapCells, force: bool = False,
-           on_variant: Callable[[int, int, str], None] | None = None):
-    """The feature-family ablation (:func:`fvc.experiment.ablation.run_ablation`), its cells on ``map_cells``."""
+           on_variant: Callable[[int, int, str], None] | None = None, on_cells: Callable[[int], None] | None = None):
+    """The feature-family ablation (:func:`fvc.experiment.ablation.run_ablation`), its cells on ``map_cells``;
+    ``on_cells(n)`` hears how many cells are about to be computed."""
     def compute(rc: RunConfig, todo: ablation.Cells) -> None:
+        if on_cells is not None:
+            on_cells(len(todo))
         dump = rc.model_dump(mode="json")
         map_cells(ws, cfg, [Cell(rc.model, k, dump, ablation=name) for name, k in todo])
 
