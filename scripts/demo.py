@@ -106,7 +106,7 @@ def main() -> None:
     fvc("train", "-w", str(ws), "--model", args.deep_model, "--preset", "smoke")
     champion = champion_ref(fvc("promote", "-w", str(ws), capture=True))
     fvc("query", "-w", str(ws), "--name", "cv_summary")
-    fvc("ablate", "-w", str(ws))
+    fvc("ablate", "-w", str(ws))  # its (variant, fold) cells on as many workers as fvc run's stages: the cores
     predict_fresh(root, ws, champion, args.seed + 1000)
     fvc("report", "-w", str(ws))
     html = master_notebook_html(ws, root / "notebooks")

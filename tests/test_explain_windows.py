@@ -11,9 +11,10 @@ from test_features_respond import H, W, scene
 
 from fvc.config import FeaturesConfig
 from fvc.data.index import probe_video
-from fvc.explain import explain_video
-from fvc.explain.document import whole_video_fill
-from fvc.explain.timeline import WHOLE_VIDEO, Segment, window_features, windows
+from fvc.explain import explain_video, media
+from fvc.explain.document import strip_frames, whole_video_fill
+from fvc.explain.timeline import WHOLE_VIDEO, Segment, read_windows, window_features, windows
+from fvc.features import discontinuity
 from fvc.features.extract import feature_names, video_features
 from fvc.video.encode import Encoder
 from fvc.workspace import Workspace
@@ -32,6 +33,46 @@ def slowed(tmp_path_factory):
         for g in frames:
             vw.write(np.repeat(g[..., None], 3, axis=2))
     return path
+
+
+@pytest.fixture(scope="module")
+def short_gops(tmp_path_factory):
+    """4 s at 15 fps with a keyframe every 4 frames: about half the GOPs hold no sampled frame (nor its successor)."""
+    path = tmp_path_factory.mktemp("gops") / "short_gops.mp4"
+    src = scene("coins", W + 200, H)
+    with Encoder(path, FPS, W, H, options={"crf": "12", "x264-params": "keyint=4:min-keyint=4:scenecut=0"}) as vw:
+        for i in range(60):
+            vw.write(np.repeat(src[:, 2 * i: 2 * i + W][..., None], 3, axis=2))
+    return path
+
+
+def test_windows_read_the_frames_stage2_reads(short_gops):
+    """With the card's sampling (seek), one window over the whole video decodes the GOPs stage 2 decodes, no more:
+    even the temporal discontinuities, which see every decoded frame, are stage 2's (every frame would differ)."""
+    seek = FeaturesConfig(sampling="seek")
+    row = window_features(short_gops, probe_video(short_gops), seek, [Segment(0, 60, FPS)])[0]
+    whole = video_features(short_gops, seek)
+    every = video_features(short_gops, FeaturesConfig(sampling="sequential"))
+    for name in feature_names():
+        if name.startswith("gop_"):  # a window takes every decoded I-frame, stage 2 at most gop.MAX_INTRA of them
+            continue
+        assert row[name] == pytest.approx(whole[name], nan_ok=True, rel=1e-9, abs=1e-12), name
+    assert np.isfinite(row["tdisc_autocorr"])
+    assert any(not np.isclose(whole[n], every[n], equal_nan=True) for n in discontinuity.NAMES)
+
+
+@pytest.mark.parametrize("clip,sampling", [("slowed", "auto"), ("short_gops", "seek")])
+def test_the_keyframe_strip_comes_from_the_window_pass(clip, sampling, request):
+    """The strip's frames, kept by the windows' own decode, are the frames a separate decode gives, pixel for pixel
+    (also where the plan skips GOPs: frames 18 and 41 lie in GOPs of short_gops that no sample needs)."""
+    path = request.getfixturevalue(clip)
+    segments = windows(60, FPS)
+    mids = sorted(strip_frames(segments, FPS, 60) + [18, 41])
+    _, frames = read_windows(path, probe_video(path), FeaturesConfig(sampling=sampling), segments, grab=mids)
+    separate = media.keyframes(path, mids)
+    assert sorted(frames) == sorted(separate) == mids
+    for m in mids:
+        assert np.array_equal(frames[m], separate[m]), m
 
 
 def test_one_window_over_the_whole_video_is_the_stage2_row(slowed):

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ._common import WorkspaceOpt, console, open_workspace, print_table
+from ._common import (AddressOpt, ExecutorOpt, WorkspaceOpt, console, open_workspace, print_table,
+                      workers_or_default)
 
 
 def register(app: typer.Typer) -> None:
@@ -16,17 +17,32 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, typer.Option(help="Stage-2 feature model (default: the best trained tree model, "
                                                        "else 5beta-lgbm).")] = None,
         force: Annotated[bool, typer.Option("--force", help="Recompute every variant, even when up to date.")] = False,
+        workers: Annotated[int | None, typer.Option("--workers", min=1, show_default=False,
+                                                    help="Worker processes for the (variant, fold) cells "
+                                                         "(default: the cores available; 1: one after another "
+                                                         "in this process).")] = None,
+        executor: ExecutorOpt = "local",
+        address: AddressOpt = None,
     ) -> None:
         """Ablate feature families: the model's own CV without each family and with it alone (table 'ablation')."""
-        from ..experiment.ablation import run_ablation
+        from ..orchestration.executors import executor_for
+        from ..orchestration.fold_grid import ablate as run_ablation, cell_mapper
         from ..report.ablation import ablation_scores, kinds_of
 
-        ws, _ = open_workspace(workspace, lock=True)
+        runner = executor_for(executor, address, workers)  # bad options or a missing extra: before the lock
+        ws, cfg = open_workspace(workspace, lock=True)
 
         def progress(i: int, n: int, name: str) -> None:
             console.print(f"[{i + 1}/{n}] {name}", highlight=False)
 
-        table, computed = run_ablation(ws, model, force=force, on_variant=progress)
+        n_workers = workers_or_default(workers)
+        where = "Ray tasks" if runner is not None else f"{n_workers} worker process(es)" if n_workers > 1 else "this process"
+
+        def cells(n: int) -> None:
+            console.print(f"computing {n} unfinished (variant, fold) cells on {where}", highlight=False)
+
+        table, computed = run_ablation(ws, cfg, model, cell_mapper(runner, n_workers), force=force,
+                                       on_variant=progress, on_cells=cells)
         if not computed:
             console.print(f"ablation up to date ({ws.table('ablation')}); --force recomputes it")
         scores = ablation_scores(table, kinds_of(ws))

@@ -8,10 +8,20 @@ through the loop's fold kernel, so finished folds are reused on a re-run
 ``ablation``: the video-level out-of-fold predictions of every variant,
 with a freshness record in its footer; the report turns it into ROC-AUC
 overall and per manipulation kind.
+
+The (variant, fold) cells are independent: ``run_ablation`` hands the
+unfinished ones to a ``compute`` callable (the executors' cell grid,
+:mod:`fvc.orchestration.fold_grid`, runs them on a pool or on Ray with
+:func:`run_variant_fold`), then gathers every variant from its saved folds,
+in plan order, so the table does not depend on where or in which order the
+cells ran. A process reads the feature table once, whatever the number of
+variants it fits (:func:`cached_feature_rows`).
 """
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +34,8 @@ from ..features.extract import FEATURE_PREFIXES
 from ..models import get_model
 from ..training.events import CompositeObserver
 from ..workspace import Workspace
-from .adapter import cv_run_dir, run_fold
-from .feature_adapter import FeatureAdapter
+from .adapter import cv_run_dir, fold_done, run_fold
+from .feature_adapter import FeatureAdapter, feature_tables, load_feature_rows
 from .loop import check_folds
 from ..training.metrics import aggregate_by_video
 from .result_files import list_results, read_metrics, score_oof
@@ -60,6 +70,26 @@ class Variant:
     def keeps(self, fam: str) -> bool:
         return self.mode == "all" or (fam == self.family) == (self.mode == "only")
 
+    @classmethod
+    def parse(cls, name: str) -> "Variant":
+        """The variant a ``name`` stands for (what a cell carries to another process)."""
+        mode, _, fam = name.partition(" ")
+        if (mode == "all" and not fam) or (mode in ("without", "only") and fam in FAMILIES):
+            return cls(mode, fam)
+        raise ValueError(f"not an ablation variant: {name!r}")
+
+
+_ROWS: dict[tuple, tuple[pd.DataFrame, list[str], list[str]]] = {}  # one entry: the last table this process read
+
+
+def cached_feature_rows(ws: Workspace, stages: list[int]) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """``load_feature_rows``, read once per process for the same tables' content (every variant shares it)."""
+    key = (str(ws.root.resolve()), tuple(stages), stable_hash(ws.fingerprints(feature_tables(stages))))
+    if key not in _ROWS:
+        _ROWS.clear()
+        _ROWS[key] = load_feature_rows(ws, stages)
+    return _ROWS[key]
+
 
 class SubsetAdapter(FeatureAdapter):
     """The model's feature adapter on the columns of the families a variant keeps."""
@@ -68,13 +98,12 @@ class SubsetAdapter(FeatureAdapter):
         super().__init__(entry, ws, rc)
         self.variant = variant
 
-    def load(self):
-        data = super().load()
-        keep = [c for c in self.X.columns if self.variant.keeps(family(c))]
+    def feature_rows(self):
+        rows, cols, failed = cached_feature_rows(self.ws, self.rc.feature_stages)
+        keep = [c for c in cols if self.variant.keeps(family(c))]
         if not keep:
             raise InputError(self.ws.table("features_stage2"), f"no feature columns left for '{self.variant.name}'")
-        self.X = self.X[keep]
-        return data
+        return rows, keep, failed
 
     def key(self) -> Any:
         # 'all' is exactly the model's own training run: it shares (and reuses) fvc train's folds
@@ -115,45 +144,81 @@ def is_fresh(ws: Workspace, rc: RunConfig) -> bool:
     return bool(rec) and rec.get("key") == freshness_key(ws, rc)
 
 
+Cells = list[tuple[str, int]]  # (variant name, outer fold)
+
+
 def run_ablation(ws: Workspace, model: str | None = None, force: bool = False,
-                 on_variant=None) -> tuple[pd.DataFrame, bool]:
+                 on_variant: Callable[[int, int, str], None] | None = None,
+                 compute: Callable[[RunConfig, Cells], None] | None = None) -> tuple[pd.DataFrame, bool]:
     """Run (or reuse) every variant; returns the ``ablation`` table and whether it was computed now.
 
-    ``on_variant(i, n, name)`` is called before each variant (progress).
+    ``compute(rc, cells)`` computes the unfinished (variant, fold) cells anywhere (each with
+    :func:`run_variant_fold`); without it they are computed here, one after another, as they are gathered.
+    ``on_variant(i, n, name)`` is called before each variant is gathered (progress).
     """
-    model = model or best_tree_model(ws)
-    entry = get_model(model)
-    if entry.family != "features":
-        raise InputError("--model", f"{model} is a {entry.family} model; the ablation drops feature columns, "
-                                    "so it needs a feature model (e.g. 5beta-lgbm)")
-    if 4 in entry.data.stages:
-        raise InputError("--model", f"{model} reads stage-4 features too; ablate a stage-2 model (e.g. 5beta-lgbm)")
-    rc = default_run_config(entry.id)
+    entry, rc = ablation_run(model or best_tree_model(ws))
     if not force and is_fresh(ws, rc):
         return ws.read(TABLE), False
-    probe = FeatureAdapter(entry, ws, rc)
-    probe.load()
-    plan = variants(list(probe.X.columns))
+    plan = variants(cached_feature_rows(ws, rc.feature_stages)[1])
+    if force:  # 'all' is fvc train's own run: reused, never forgotten
+        for var in plan:
+            run_dir = variant_run(ws, entry, rc, var)[2]
+            if var.mode != "all" and run_dir.exists():
+                shutil.rmtree(run_dir)
+    if compute is not None:
+        todo = [(var.name, k) for var in plan for k in pending_folds(ws, entry, rc, var)]
+        if todo:
+            compute(rc, todo)
+            left = [(var.name, k) for var in plan for k in pending_folds(ws, entry, rc, var)]
+            if left:  # the executor's fault: never made up for here, one after another
+                raise RuntimeError(f"the ablation's executor left {len(left)} cell(s) unfinished, e.g. {left[0]}")
     parts = []
     for i, var in enumerate(plan):
         if on_variant is not None:
             on_variant(i, len(plan), var.name)
-        parts.append(variant_predictions(ws, entry, rc, var, force=force))
+        parts.append(variant_predictions(ws, entry, rc, var))
     table = pd.concat(parts, ignore_index=True)
     ws.write(TABLE, table, stage={"stage": TABLE, "key": freshness_key(ws, rc), "model": entry.id,
                                   "version": VERSION})
     return table, True
 
 
-def variant_predictions(ws: Workspace, entry, rc: RunConfig, var: Variant, force: bool = False) -> pd.DataFrame:
-    """Video-level out-of-fold predictions of one variant, from the loop's fold kernel (finished folds reused)."""
-    import shutil
+def ablation_run(model: str):
+    """The catalog entry and run config of the model to ablate (a stage-2 feature model, else one line)."""
+    entry = get_model(model)
+    if entry.family != "features":
+        raise InputError("--model", f"{model} is a {entry.family} model; the ablation drops feature columns, "
+                                    "so it needs a feature model (e.g. 5beta-lgbm)")
+    if 4 in entry.data.stages:
+        raise InputError("--model", f"{model} reads stage-4 features too; ablate a stage-2 model (e.g. 5beta-lgbm)")
+    return entry, default_run_config(entry.id)
 
+
+def variant_run(ws: Workspace, entry, rc: RunConfig, var: Variant):
+    """(adapter, its data, run folder) of one variant: where its folds are saved and found again."""
     adapter = SubsetAdapter(entry, ws, rc, var)
     data = adapter.load()
-    run_dir = cv_run_dir(ws, entry.id, rc, adapter)[0]
-    if force and var.mode != "all" and run_dir.exists():
-        shutil.rmtree(run_dir)
+    return adapter, data, cv_run_dir(ws, entry.id, rc, adapter)[0]
+
+
+def pending_folds(ws: Workspace, entry, rc: RunConfig, var: Variant) -> list[int]:
+    """The variant's outer folds not yet saved (a re-run after a kill computes only these)."""
+    _, data, run_dir = variant_run(ws, entry, rc, var)
+    return [k for k in check_folds(ws, data, rc) if not fold_done(run_dir / f"fold-{k}")]
+
+
+def run_variant_fold(ws: Workspace, rc: RunConfig, variant: str, fold: int) -> None:
+    """One (variant, fold) cell, saved where the gathering finds it (a finished one is reused)."""
+    entry = get_model(rc.model)
+    adapter, data, run_dir = variant_run(ws, entry, rc, Variant.parse(variant))
+    if fold not in check_folds(ws, data, rc):
+        raise InputError("--fold", f"fold {fold} is not one that {entry.id} runs")
+    run_fold(adapter, data, fold, run_dir / f"fold-{fold}", CompositeObserver([]))
+
+
+def variant_predictions(ws: Workspace, entry, rc: RunConfig, var: Variant) -> pd.DataFrame:
+    """Video-level out-of-fold predictions of one variant, from the loop's fold kernel (finished folds reused)."""
+    adapter, data, run_dir = variant_run(ws, entry, rc, var)
     folds = check_folds(ws, data, rc)
     obs = CompositeObserver([])
     oof = pd.concat([run_fold(adapter, data, k, run_dir / f"fold-{k}", obs)[0].assign(fold=int(k)) for k in folds],

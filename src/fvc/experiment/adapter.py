@@ -79,6 +79,11 @@ def cv_run_dir(ws: Workspace, model_id: str, rc: Any, adapter: "FamilyAdapter") 
     return ws.artifacts_dir / "cv" / model_id / run_key, run_key, tables
 
 
+def fold_done(fold_dir: Path) -> bool:
+    """Whether a fold finished before (its predictions and, written last, its record are saved)."""
+    return (fold_dir / FOLD_PREDICTIONS).exists() and (fold_dir / FOLD_RECORD).exists()
+
+
 def run_fold(adapter: FamilyAdapter, data: ExperimentData, k: int, fold_dir: Path,
               obs: TrainObserver) -> tuple[pd.DataFrame, dict, Path]:
     """One outer fold, or its saved predictions when it finished before with the same run key.
@@ -88,7 +93,7 @@ def run_fold(adapter: FamilyAdapter, data: ExperimentData, k: int, fold_dir: Pat
     the events its fit emitted (:mod:`.fold_events`).
     """
     done, record_path = fold_dir / FOLD_PREDICTIONS, fold_dir / FOLD_RECORD
-    if done.exists() and record_path.exists():
+    if fold_done(fold_dir):
         replay(obs, load_events(fold_dir / FOLD_EVENTS))  # its grid points and epochs, as when it was fitted
         return pd.read_parquet(done), json.loads(record_path.read_text(encoding="utf-8")), done
     train = np.flatnonzero(data.folds != k)

@@ -126,8 +126,12 @@ class FeatureAdapter:
         self.X: pd.DataFrame | None = None
         self.data: ExperimentData | None = None
 
+    def feature_rows(self) -> tuple[pd.DataFrame, list[str], list[str]]:
+        """The rows, feature columns and failed ids this model trains on (the ablation narrows the columns)."""
+        return load_feature_rows(self.ws, self.rc.feature_stages)
+
     def load(self) -> ExperimentData:
-        rows, cols, failed = load_feature_rows(self.ws, self.rc.feature_stages)
+        rows, cols, failed = self.feature_rows()
         if failed:
             warnings.warn(f"{self.entry.id}: skipping {len(failed)} video(s) without features (e.g. {failed[0]})",
                           stacklevel=2)

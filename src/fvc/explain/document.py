@@ -22,7 +22,7 @@ from ..features.extract import video_features
 from ..models import training_summary
 from ..predict import Predictor
 from . import attribution, gradcam, media, rollout
-from .timeline import WHOLE_VIDEO, Segment, clip_segments, window_features, windows
+from .timeline import WHOLE_VIDEO, Segment, clip_segments, read_windows, window_features, windows
 
 SCHEMA = "fvc-explain/1"
 CAM_FRAMES = 6  # overlays written for the most suspicious clip
@@ -60,10 +60,9 @@ def explain_video(predictor: Predictor, video: str | Path, out_dir: str | Path) 
     timeline = [{"index": i, "start_s": s.start_s, "end_s": s.end_s, "prob_fake": float(p),
                  "suspicious": bool(p >= thr), "whole_video_families": sorted(n)}
                 for i, (s, p, n) in enumerate(zip(segments, seg_probs, notes, strict=True))]
-    # keyframes: the middle frame of each segment, in the original video's frame numbering
-    n = int(probe["frame_count"])
-    mids = [min(n - 1, round((s.start_s + s.end_s) * fps / 2)) for s in segments]
-    frames = media.keyframes(video, mids)
+    mids = strip_frames(segments, fps, int(probe["frame_count"]))
+    frames = body.pop("strip", None)  # a feature model's window pass kept them; else one more decode
+    frames = media.keyframes(video, mids) if frames is None else frames
     strip = []
     for i, m in enumerate(mids):
         if m in frames:
@@ -86,14 +85,21 @@ def explain_video(predictor: Predictor, video: str | Path, out_dir: str | Path) 
     return doc
 
 
+def strip_frames(segments: list[Segment], fps: float, n_frames: int) -> list[int]:
+    """The keyframe strip: the middle frame of each segment, in the original video's frame numbering."""
+    return [min(n_frames - 1, round((s.start_s + s.end_s) * fps / 2)) for s in segments]
+
+
 def _features(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: Path, out_dir: Path) -> dict:
     model, card = predictor.model, predictor.card
-    segments = windows(int(probe["frame_count"]), fps)
+    n = int(probe["frame_count"])
+    segments = windows(n, fps)
     # the whole-video row (the verdict) and the windows decode the video separately: one core each
     with ThreadPoolExecutor(max_workers=2) as pool:
         (tmp / "whole").mkdir()
         whole = pool.submit(predictor.feature_row, video, tmp / "whole")
-        rows = pd.DataFrame(window_features(video, probe, card.features_config, segments))
+        rows, strip = read_windows(video, probe, card.features_config, segments, grab=strip_frames(segments, fps, n))
+        rows = pd.DataFrame(rows)
         if 4 in card.data_config.stages:
             rows = rows.join(_stage4_windows(predictor, video, segments, tmp / "windows"))
         row = whole.result()
@@ -109,7 +115,7 @@ def _features(predictor: Predictor, video: Path, probe: dict, fps: float, tmp: P
         evidence["logit"] = float(contrib["bias"][0] + contrib["values"][0].sum())
     return {"prob_fake": prob, "segments": segments, "segment_probs": seg_probs, "unit": "window",
             "evidence": evidence, "ood": training_summary.distance(card.training_summary, row),
-            "segment_notes": notes, "whole_video_evidence": said}
+            "segment_notes": notes, "whole_video_evidence": said, "strip": strip}
 
 
 def whole_video_fill(rows: pd.DataFrame, whole: dict[str, Any], columns: list[str]) -> tuple[list[set], list[dict]]:

@@ -2,11 +2,16 @@
 
 Feature models: windows of about 2 s, each with the stage-2 features of the
 model's card computed on that window only (the card's sampling applied inside
-the window). The video is decoded once, every frame: every window aggregates
-the frames it owns, and the families that need consecutive frames or the
-codec's own data are computed on the window too: temporal discontinuities
-on its consecutive frames, motion vectors on its sampled frames, the GOP
-double quantisation on its I-frames against its predicted frames. A family
+the window). The video is read once, with the feature reader's plan
+(:func:`fvc.features.reader.plan_read`, in the card's sampling mode, as
+stage 2 reads a video): the GOPs that hold a sampled frame or its successor
+are decoded, the others skipped when the mode allows it. Every window
+aggregates the frames it owns, and the families that need consecutive
+frames or the codec's own data are computed on the window too: temporal
+discontinuities on its consecutive decoded frames (every frame of a decoded
+GOP, as in stage 2), motion vectors on its sampled frames, the GOP double
+quantisation on its decoded I-frames against its predicted frames. The same
+pass keeps the frames the caller asks for (the keyframe strip). A family
 that a window cannot give (no I-frame in it, too few frames for the
 discontinuity baseline, a codec without motion vectors) is listed in the
 row's ``WHOLE_VIDEO`` entry, for the caller to fill from the whole video
@@ -17,7 +22,7 @@ are not averaged away.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +37,7 @@ from av.video.frame import PictureType
 
 from ..features import codec, dct, discontinuity, gop, motion, noise, temporal
 from ..features.extract import FRAME_NAMES, _aggregate, frame_features
-from ..features.reader import open_read, plan_read
+from ..features.reader import ReadPlan, open_read, plan_read
 from ..video.io import frame_to_gray, sample_indices
 
 WINDOW_S = 2.0
@@ -88,26 +93,34 @@ class _Window:
 
 def window_features(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesConfig,
                     segments: list[Segment]) -> list[dict[str, Any]]:
-    """One stage-2 feature row per segment, from a single decode of ``path``.
+    """One stage-2 feature row per segment, from a single read of ``path``.
 
     Each row carries ``WHOLE_VIDEO``: the window-computed families it could not give, with the reason.
     """
-    picks = [[seg.lo + i for i in sample_indices(seg.hi - seg.lo, fcfg.sample_fraction, fcfg.min_frames,
-                                                 fcfg.max_frames)] for seg in segments]
-    sampled = {i for p in picks for i in p}
+    return read_windows(path, probe, fcfg, segments)[0]
+
+
+def read_windows(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesConfig, segments: list[Segment],
+                 grab: Iterable[int] = ()) -> tuple[list[dict[str, Any]], dict[int, np.ndarray]]:
+    """``window_features``, and the RGB frames at ``grab`` (presentation indices) from the same decode."""
+    sampled = _sampled(fcfg, segments)
     bounds = np.array([seg.lo for seg in segments])
     wins = [_Window() for _ in segments]
     prev_i, prev_small, prev_w = None, None, None
     decoded = False
     cv2.setNumThreads(1)  # as in stage 2: per-frame filters gain nothing from thread pools
+    grab = {int(i) for i in grab}
+    grabbed: dict[int, np.ndarray] = {}
     with threadpool_limits(limits=1, user_api="blas"), open_read(path) as read:
         n = min(read.tally.count, segments[-1].hi) if segments else 0
         with_mvs = read.facts["codec"] in motion.CODECS
-        plan = plan_read(read.tally, range(n), "sequential")  # consecutive frames: every frame of every window
+        plan = _plan(read.tally, n, sampled, grab, fcfg.sampling)
         for i, frame in read.frames(plan, motion_vectors=with_mvs):
             if i >= n:
                 break
             decoded = True
+            if i in grab:
+                grabbed[i] = frame.to_ndarray(format="rgb24")
             w = wins[int(np.searchsorted(bounds, i, side="right")) - 1]
             key = bool(frame.key_frame) or int(frame.pict_type) == int(PictureType.I)
             w.series.add(i, discontinuity.thumbnail(frame), bool(frame.key_frame))
@@ -130,7 +143,26 @@ def window_features(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesCo
     if not decoded or not any(w.frames for w in wins):
         raise VideoError(path, "no frame could be decoded")
     cues = codec.codec_features(probe)
-    return [_row(w, cues, with_mvs, str(read.facts["codec"])) for w in wins]
+    return [_row(w, cues, with_mvs, str(read.facts["codec"])) for w in wins], grabbed
+
+
+def _sampled(fcfg: FeaturesConfig, segments: list[Segment]) -> set[int]:
+    """The card's sampling applied inside each window."""
+    return {seg.lo + i for seg in segments
+            for i in sample_indices(seg.hi - seg.lo, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)}
+
+
+def _plan(tally, n: int, sampled: set[int], grab: set[int], mode: str) -> ReadPlan:
+    """The GOPs of the sampled frames, their successors (the temporal pairs) and the grabbed frames."""
+    return plan_read(tally, {i for i in sampled | {i + 1 for i in sampled} | grab if i < n}, mode)
+
+
+def window_plan(path: str | Path, fcfg: FeaturesConfig, segments: list[Segment],
+                grab: Iterable[int] = ()) -> ReadPlan:
+    """The plan ``read_windows`` decodes ``path`` with (what a benchmark times as its decode floor)."""
+    with open_read(path) as read:
+        n = min(read.tally.count, segments[-1].hi) if segments else 0
+        return _plan(read.tally, n, _sampled(fcfg, segments), {int(i) for i in grab}, fcfg.sampling)
 
 
 def _row(w: _Window, cues: dict[str, Any], with_mvs: bool, codec_name: str) -> dict[str, Any]:

@@ -10,19 +10,28 @@ a child per fold, its grid points under it: none lost, none twice), also
 when a task ran twice, and only one process ever writes the tracking store.
 A deep model's cell can itself be trained by several processes (torchrun
 under SLURM, Ray Train's TorchTrainer): see :func:`run_cell`.
+
+The feature-family ablation's (variant, fold) cells are cells of the same
+grid (``Cell.ablation`` names the variant): :func:`ablate` spreads them with
+the same ``map_cells`` (:func:`map_here`, the local pool :func:`map_pool`, or
+Ray's), then gathers the table in one process.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import FvcConfig
 from ..experiment import RunConfig, experiment_folds, run_experiment, run_experiment_fold
-from ..errors import InputError
+from ..experiment import ablation
+from ..errors import FvcError, InputError, StorageError
 from ..experiment.result_files import CVResult
 from ..models import get_model
+from ..stages.pool import run_pool
 from ..training import distributed
 from ..training.device import resolve_device
 from ..training.events import TrainObserver
@@ -36,12 +45,13 @@ class Cell:
     model: str
     fold: int
     run_config: dict[str, Any]  # RunConfig.model_dump(mode="json")
+    ablation: str = ""  # a feature-family ablation variant ("without noise"); "" for the model's own run
 
     def rc(self) -> RunConfig:
         return RunConfig(**self.run_config)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "fold": self.fold, "run_config": self.run_config}
+        return {"model": self.model, "fold": self.fold, "run_config": self.run_config, "ablation": self.ablation}
 
 
 def rc_key(rc: RunConfig) -> str:
@@ -69,6 +79,9 @@ def run_cell(ws: Workspace, cfg: FvcConfig, cell: Cell | dict[str, Any]) -> None
     """
     cell = cell if isinstance(cell, Cell) else Cell(**cell)
     rc = cell.rc()
+    if cell.ablation:
+        ablation.run_variant_fold(ws, rc, cell.ablation, cell.fold)
+        return
     if distributed.env_world_size() > 1 or distributed.group_ready():
         if get_model(rc.model).family != "deep":
             raise InputError(cell.model, "only deep models train one fold in several processes (DDP); "
@@ -101,3 +114,54 @@ def map_here(ws: Workspace, cfg: FvcConfig, cells: list[Cell]) -> None:
     """The cells one after another in this process (the reference the parallel executors must match)."""
     for c in cells:
         run_cell(ws, cfg, c)
+
+
+def _pool_cell(ws: Workspace, cfg: FvcConfig, cell: dict[str, Any]) -> list:
+    run_cell(ws, cfg, cell)
+    return []
+
+
+def _describe(cell: dict[str, Any]) -> str:
+    what = f"{cell['model']} {cell['ablation']}" if cell.get("ablation") else cell["model"]
+    return f"{what}, fold {cell['fold']}"
+
+
+def map_pool(workers: int) -> MapCells:
+    """The cells on this machine's stage pool (:func:`fvc.stages.pool.run_pool`), ``workers`` at a time.
+
+    A bad input stops the run with its one line, a full or read-only disk as a StorageError, a worker
+    that died or a bug in our code with what the worker said: never a silently missing fold.
+    """
+    def map_cells(ws: Workspace, cfg: FvcConfig, cells: list[Cell]) -> None:
+        rows = [c.as_dict() for c in cells]
+        outcomes = run_pool(functools.partial(_pool_cell, ws, cfg), rows, workers,
+                            lambda cell, why: f"{_describe(cell)}: worker process died ({why})")
+        for pos, outcome in outcomes:
+            if outcome[0] == "stop":
+                raise StorageError(outcome[1] or ws.root, OSError(outcome[2], os.strerror(outcome[2])))
+            if outcome[0] == "bug":
+                raise RuntimeError(f"bug in training cell {_describe(rows[pos])}; worker traceback:\n{outcome[1]}")
+            if outcome[0] == "error":
+                raise FvcError(outcome[1])
+
+    return map_cells
+
+
+def cell_mapper(executor: Any | None, workers: int) -> MapCells:
+    """Where cells run: the executor's (Ray), else the local pool with ``workers`` > 1, else here."""
+    if executor is not None:
+        return executor.map_cells
+    return map_pool(workers) if workers > 1 else map_here
+
+
+def ablate(ws: Workspace, cfg: FvcConfig, model: str | None, map_cells: MapCells, force: bool = False,
+           on_variant: Callable[[int, int, str], None] | None = None, on_cells: Callable[[int], None] | None = None):
+    """The feature-family ablation (:func:`fvc.experiment.ablation.run_ablation`), its cells on ``map_cells``;
+    ``on_cells(n)`` hears how many cells are about to be computed."""
+    def compute(rc: RunConfig, todo: ablation.Cells) -> None:
+        if on_cells is not None:
+            on_cells(len(todo))
+        dump = rc.model_dump(mode="json")
+        map_cells(ws, cfg, [Cell(rc.model, k, dump, ablation=name) for name, k in todo])
+
+    return ablation.run_ablation(ws, model, force=force, on_variant=on_variant, compute=compute)

@@ -111,7 +111,7 @@ class RayExecutor:
     # -- training ---------------------------------------------------------
     def train(self, ws: Workspace, cfg: FvcConfig, rcs: list[Any], observers: list[TrainObserver],
               force: bool = False) -> list[Any]:
-        return fold_grid.train_grid(ws, cfg, rcs, observers, self._map_cells, force=force)
+        return fold_grid.train_grid(ws, cfg, rcs, observers, self.map_cells, force=force)
 
     def _gpus(self, cell: fold_grid.Cell) -> float:
         if get_model(cell.model).family not in DEEP_FAMILIES:
@@ -123,7 +123,7 @@ class RayExecutor:
     def _ddp(self, cell: fold_grid.Cell) -> bool:
         return (self.ddp_workers or 1) > 1 and get_model(cell.model).family in DEEP_FAMILIES
 
-    def _map_cells(self, ws: Workspace, cfg: FvcConfig, cells: list[fold_grid.Cell]) -> None:
+    def map_cells(self, ws: Workspace, cfg: FvcConfig, cells: list[fold_grid.Cell]) -> None:
         """One task per (model, fold), all at once (Ray queues what the cluster cannot hold yet); the DDP
         cells meanwhile one after another, each on ``ddp_workers`` Ray Train workers."""
         self.connect()
