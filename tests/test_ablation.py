@@ -73,12 +73,17 @@ def test_each_family_is_scored_on_the_kind_it_sees(ablated):
     assert g.loc["lnoise", "patch"] > 0.2 and g.loc["noise", "blur"] > 0.2 and abs(g.loc["dct", "overall"]) < 0.1
 
 
-def test_all_is_the_models_own_training_run(ablated):
+def test_all_is_the_models_own_training_run(ablated, monkeypatch):
     from fvc.config import FvcConfig
     from fvc.experiment import default_run_config, run_experiment
+    from fvc.experiment.feature_adapter import FeatureAdapter
 
     ws, table, _ = ablated
-    res = run_experiment(ws, FvcConfig(), default_run_config(MODEL, refit_final=False))
+    fitted = []
+    fit_fold = FeatureAdapter.fit_fold
+    monkeypatch.setattr(FeatureAdapter, "fit_fold", lambda self, fold, *a: fitted.append(fold) or fit_fold(self, fold, *a))
+    res = run_experiment(ws, FvcConfig(), default_run_config(MODEL))  # fvc train's run config
+    assert fitted == []  # fvc train reuses the folds 'all' fitted: the two share one run key
     mine = table[table["variant"] == "all"].set_index("video_id")["prob"]
     theirs = res.oof.groupby("source_video_id")["prob"].mean()
     assert np.allclose(mine.sort_index(), theirs.sort_index())

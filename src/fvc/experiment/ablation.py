@@ -106,8 +106,11 @@ class SubsetAdapter(FeatureAdapter):
         return rows, keep, failed
 
     def key(self) -> Any:
-        # 'all' is exactly the model's own training run: it shares (and reuses) fvc train's folds
-        return None if self.variant.mode == "all" else {"ablation": self.variant.name, "version": VERSION}
+        # 'all' is exactly the model's own training run: it shares (and reuses) fvc train's folds;
+        # the other variants add their name to the same estimator key
+        base = super().key()
+        return base if self.variant.mode == "all" else {"ablation": self.variant.name, "version": VERSION,
+                                                         "estimator": base}
 
 
 def best_tree_model(ws: Workspace) -> str:
