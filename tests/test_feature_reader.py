@@ -114,3 +114,18 @@ def test_features_are_the_same_when_two_threads_extract_at_once(tmp_path):
     for row in rows:
         differ = [k for k in ref if k.startswith("mv_") and row[k] != ref[k] and not (np.isnan(row[k]) and np.isnan(ref[k]))]
         assert not differ, differ
+
+
+@pytest.mark.parametrize("batch_pixels", [64 * 48 * 3 + 1, 10**12])  # 4 frames a batch; the whole video at once
+def test_frames_analysed_in_batches_give_the_features_of_one_at_a_time(tmp_path, monkeypatch, batch_pixels):
+    from fvc.features import extract
+
+    p = _video(tmp_path / "v.mp4", n=120, gop=8)  # keyframes among the samples: intra and inter DCT rows
+    fc = FeaturesConfig(sample_fraction=0.25, sampling="sequential")
+    monkeypatch.setattr(extract, "BATCH_PIXELS", 1)  # every frame analysed as soon as it is decoded
+    alone = video_features(p, fc)
+    monkeypatch.setattr(extract, "BATCH_PIXELS", batch_pixels)
+    batched = video_features(p, fc)
+    assert alone["n_frames_sampled"] == 30 and batched.keys() == alone.keys()
+    differ = [k for k in alone if not (batched[k] == alone[k] or (np.isnan(alone[k]) and np.isnan(batched[k])))]
+    assert differ == []

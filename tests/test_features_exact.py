@@ -121,3 +121,21 @@ def test_dq_periodicity_matches_its_definition():
     n = min(r.size for r in rows[:4])
     stacked = dct.dq_periodicities(np.stack([r[:n] for r in rows[:4]]).astype(np.float32))
     np.testing.assert_allclose(stacked, [_dq_reference(r[:n].astype(np.float32)) for r in rows[:4]], rtol=1e-9)
+
+
+def test_frame_features_do_not_depend_on_where_the_buffers_lie():
+    """The same frame at other offsets and heap states gives bit-identical features (no alignment-dependent sums)."""
+    from fvc.features.extract import FRAME_NAMES, frame_features
+
+    grey = _frame(240, 320, seed=7)
+    ref = frame_features(grey)
+    rng = np.random.default_rng(8)
+    keep = []
+    for _ in range(16):
+        keep.append(np.empty(int(rng.integers(1, 5000)), np.uint8))  # moves where the next maps are allocated
+        buf = np.empty(grey.size + 64, np.uint8)
+        off = int(rng.integers(0, 64))
+        moved = buf[off: off + grey.size].reshape(grey.shape)
+        moved[...] = grey
+        got = frame_features(moved)
+        assert [n for n, a, b in zip(FRAME_NAMES, ref, got) if not (a == b or (np.isnan(a) and np.isnan(b)))] == []
