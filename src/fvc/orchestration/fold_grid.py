@@ -20,7 +20,6 @@ Ray's), then gathers the table in one process.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +27,10 @@ from typing import Any
 from ..config import FvcConfig
 from ..experiment import RunConfig, experiment_folds, run_experiment, run_experiment_fold
 from ..experiment import ablation
-from ..errors import FvcError, InputError, StorageError
+from ..errors import FvcError, InputError
 from ..experiment.result_files import CVResult
 from ..models import get_model
-from ..stages.pool import run_pool
+from ..stages.pool import raise_if_stopping, run_pool
 from ..training import distributed
 from ..training.device import resolve_device
 from ..training.events import TrainObserver
@@ -137,10 +136,7 @@ def map_pool(workers: int) -> MapCells:
         outcomes = run_pool(functools.partial(_pool_cell, ws, cfg), rows, workers,
                             lambda cell, why: f"{_describe(cell)}: worker process died ({why})")
         for pos, outcome in outcomes:
-            if outcome[0] == "stop":
-                raise StorageError(outcome[1] or ws.root, OSError(outcome[2], os.strerror(outcome[2])))
-            if outcome[0] == "bug":
-                raise RuntimeError(f"bug in training cell {_describe(rows[pos])}; worker traceback:\n{outcome[1]}")
+            raise_if_stopping(outcome, ws.root, f"training cell {_describe(rows[pos])}")
             if outcome[0] == "error":
                 raise FvcError(outcome[1])
 

@@ -33,6 +33,16 @@ WRITE_ERRNOS = frozenset({28, 122, 30})  # ENOSPC, EDQUOT, EROFS
 Outcome = tuple  # ("ok", rows) | ("error", message) | ("stop", path, errno) | ("bug", traceback text)
 
 
+def raise_if_stopping(outcome: Outcome, fallback_path: Any, what: str) -> None:
+    """Stop the run on a "stop" outcome (a full or read-only disk, as a StorageError naming the path, else
+    ``fallback_path``) or a "bug" one (with the worker's traceback, ``what`` naming the work); else nothing."""
+    if outcome[0] == "stop":
+        _, path, errno = outcome
+        raise StorageError(path or fallback_path, OSError(errno, os.strerror(errno)))
+    if outcome[0] == "bug":
+        raise RuntimeError(f"bug in {what}; worker traceback:\n{outcome[1]}")
+
+
 def default_workers() -> int:
     """The cores this process may use."""
     try:

@@ -28,7 +28,7 @@ from ..progress import progress_iter
 from ..workspace import Workspace, write_table
 from .executor import current_executor
 from .graph import UP_TO_DATE, Stage
-from .pool import Outcome, attempt, run_pool
+from .pool import Outcome, attempt, raise_if_stopping, run_pool
 
 RowFn = Callable[[dict[str, Any]], dict[str, Any] | list[dict[str, Any]]]
 KEY_COLUMN = "stage_key"
@@ -80,11 +80,7 @@ def _save(ws: Workspace, stage: Stage, key: str, rows: list[dict[str, Any]], tas
     """Write one row's outcome as its part file (its output rows, or its error row), or stop the run."""
     i, row_key, part = task
     kind = outcome[0]
-    if kind == "stop":
-        _, path, errno = outcome
-        raise StorageError(path or ws.stage_dir(stage.files or stage.name), OSError(errno, os.strerror(errno)))
-    if kind == "bug":
-        raise RuntimeError(f"bug in stage '{stage.name}' on {rows[i][key]}; worker traceback:\n{outcome[1]}")
+    raise_if_stopping(outcome, ws.stage_dir(stage.files or stage.name), f"stage '{stage.name}' on {rows[i][key]}")
     if kind == "ok":
         out_rows = outcome[1]
         for r in out_rows:
