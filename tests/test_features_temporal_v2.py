@@ -129,3 +129,38 @@ def test_reading_motion_vectors_leaves_no_decoded_frame_alive(tmp_path):
     finally:
         gc.enable()
     assert alive == []
+
+
+def _frame_motion_reference(mv, width, height):
+    """The motion statistics of one frame, written out with numpy's own medians and means."""
+    vx = mv["motion_x"] / np.maximum(mv["motion_scale"], 1)
+    vy = mv["motion_y"] / np.maximum(mv["motion_scale"], 1)
+    area = mv["w"].astype(np.float64) * mv["h"]
+    mag = np.hypot(vx, vy)
+    mean_mag = float((mag * area).sum() / area.sum())
+    dev = np.hypot(vx - np.median(vx), vy - np.median(vy))
+    disp = float(np.median(dev))
+    outlier = float(area[dev > max(2.0, 3.0 * disp)].sum() / area.sum())
+    gh, gw = height // motion.GRID + 1, width // motion.GRID + 1
+    gx, gy = np.full((gh, gw), np.nan), np.full((gh, gw), np.nan)
+    for x, y, u, v in zip(mv["dst_x"] // motion.GRID, mv["dst_y"] // motion.GRID, vx, vy):
+        gx[min(y, gh - 1), min(x, gw - 1)], gy[min(y, gh - 1), min(x, gw - 1)] = u, v
+    steps = np.concatenate([np.hypot(np.diff(gx, axis=1), np.diff(gy, axis=1)).ravel(),
+                            np.hypot(np.diff(gx, axis=0), np.diff(gy, axis=0)).ravel()])
+    steps = steps[~np.isnan(steps)]
+    rough = steps.mean() / (mean_mag + 1.0) if steps.size else np.nan
+    return [mean_mag, disp, outlier, rough, min(1.0, area.sum() / (width * height))]
+
+
+def test_motion_of_a_batch_is_each_frames_own():
+    rng = np.random.default_rng(3)
+    frames = []
+    for n in (1, 2, 7, 16, 31):  # odd and even counts: the median of an even count is the mean of the middle two
+        ys, xs = rng.integers(0, 64, n), rng.integers(0, 96, n)
+        frames.append(_mv(rng.integers(-40, 40, n) / 4, rng.integers(-40, 40, n) / 4, xs, ys))
+    batch = motion.frames_motion(frames, 96, 64)
+    ref = np.array([_frame_motion_reference(f, 96, 64) for f in frames])
+    np.testing.assert_allclose(batch, ref, rtol=1e-6)
+    # a frame's row does not depend on the frames batched with it
+    np.testing.assert_array_equal(motion.frames_motion(frames[2:4], 96, 64), batch[2:4])
+    np.testing.assert_array_equal(motion.frame_motion(frames[4], 96, 64), batch[4])

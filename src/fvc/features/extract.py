@@ -6,17 +6,21 @@ thumbnail to the temporal-discontinuity series; the sampled frames get the
 per-frame families on their luma plane at native resolution; the frame
 after each sample gives a consecutive pair; up to ``gop.MAX_INTRA``
 decoded keyframes add their DCT statistics for the GOP-aware family.
-Nothing but the previous thumbnail and small frame is kept, so memory does
+The frames these need are held (the decoder's own frames, no copy) until
+``BATCH_PIXELS`` of them are waiting, then analysed together; besides that
+batch only the previous thumbnail and small frame are kept, so memory does
 not grow with video length.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import av
 import cv2
 import numpy as np
 from av.video.frame import PictureType
@@ -28,7 +32,7 @@ from ..video.io import frame_to_gray, sample_indices
 from . import (blocking, codec, dct, discontinuity, gop, local_noise, local_texture, motion, noise, sharpness,
                temporal)
 from .maps import FrameMaps
-from .memory import keep_freed_buffers
+from .memory import tune_frame_memory
 from .reader import StreamRead, open_read, plan_read
 
 # Bump when a feature's definition changes: part of the stage config hash.
@@ -42,11 +46,13 @@ FAMILIES: tuple[tuple[str, tuple[str, ...], Callable[[np.ndarray], np.ndarray]],
     ("local_noise", local_noise.NAMES, local_noise.frame_local_noise),
     ("local_texture", local_texture.NAMES, local_texture.frame_local_texture),
 )
-# The frame families run on batches of held-back grey frames of up to this many pixels (8 at 720p, 4 at
-# 1080p): between two sampled frames the decoder works through many others and evicts the caches, so
-# analysing frames one at a time starts every map from main memory; a batch reuses warm buffers.
+# Wanted frames (sampled, their successors, extra keyframes) are held until this many pixels wait (8 frames
+# at 720p, 4 at 1080p: 12 MB of decoded YUV): between two sampled frames the decoder works through many others
+# and evicts the caches, so analysing frames one at a time starts every map and every array operation cold;
+# a batch reuses warm buffers, and the motion statistics of a batch are one set of array operations.
 BATCH_PIXELS = 8_000_000
 FRAME_NAMES = tuple(n for _, names, _ in FAMILIES for n in names)
+_DCT_COLUMNS = slice(len(noise.NAMES), len(noise.NAMES) + len(dct.NAMES))  # frame_dct's part of a frame row
 AGGREGATES = ("mean", "std", "min", "max")
 FEATURE_PREFIXES = ("noise_", "dct_", "sharp_", "block_", "temporal_", "codec_", "lnoise_", "ltex_", "tdisc_", "mv_",
                     "gop_")
@@ -117,7 +123,7 @@ def video_features(path: str | Path, fcfg: FeaturesConfig, timings: Timings | No
     # and BLAS's thread pools only add synchronisation cost there (4-20x on a busy
     # 2-core machine), so both stay single-threaded while features run.
     cv2.setNumThreads(1)
-    keep_freed_buffers()
+    tune_frame_memory()
     with threadpool_limits(limits=1, user_api="blas"), open_read(path) as read:
         idx = sample_indices(read.tally.count, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
         out = _read_features(read, idx, fcfg.sampling, timings)
@@ -137,46 +143,51 @@ def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings
     per_frame, pairs, mv_rows, intra, inter = [], [], [], [], []
     series = discontinuity.DiffSeries()
     prev_i, prev_small = None, None
-    pending: list[tuple[np.ndarray, bool, bool]] = []  # (grey, sampled, intra-coded), in decode order
+    held: list[tuple[int, av.VideoFrame]] = []  # wanted frames, in decode order, until their batch is analysed
+    held_pixels = 0
 
-    def analyse_pending() -> None:
-        for grey, is_sample, is_intra in pending:
-            if is_sample:
-                row = frame_features(grey, t)
-                per_frame.append(row)
-                d = row[len(noise.NAMES): len(noise.NAMES) + len(dct.NAMES)]
-                (intra if is_intra else inter).append(d)
-            else:
-                with t.measure("gop"):
-                    intra.append(dct.frame_dct(grey))
-        pending.clear()
+    def analyse_held() -> None:
+        """The held frames' temporal pairs, then their motion vectors, then their frame families: one kind of
+        work at a time over the batch, so its code and tables stay warm from frame to frame."""
+        nonlocal prev_i, prev_small
+        with t.measure("temporal"):
+            for i, frame in held:
+                if i in sampled or i in partners:
+                    small = temporal.small_from_frame(frame)
+                    if prev_i is not None and prev_i == i - 1:
+                        pairs.append(temporal.pair_temporal(prev_small, small))
+                    prev_i, prev_small = i, small
+        if with_mvs:
+            with t.measure("motion"):
+                vectors = [(mv, frame.width, frame.height) for i, frame in held if i in sampled
+                           for mv in [motion.frame_vectors(frame)] if mv is not None]
+                for (w, h), group in itertools.groupby(vectors, key=lambda v: v[1:]):
+                    mv_rows.extend(motion.frames_motion([mv for mv, _, _ in group], w, h))
+        for i, frame in held:
+            if i in sampled or i in intra_only:
+                with t.measure("to_grey"):
+                    grey = frame_to_gray(frame)
+                if i in sampled:
+                    row = frame_features(grey, t)
+                    per_frame.append(row)
+                    is_intra = frame.key_frame or int(frame.pict_type) == int(PictureType.I)
+                    (intra if is_intra else inter).append(row[_DCT_COLUMNS])
+                else:
+                    with t.measure("gop"):
+                        intra.append(dct.frame_dct(grey))
+        held.clear()
 
     t_loop = time.process_time()
     for i, frame in read.frames(plan, motion_vectors=with_mvs):
-        key = bool(frame.key_frame)
         with t.measure("discontinuity"):
-            series.add(i, discontinuity.thumbnail(frame), key)
-        if i not in sampled and i not in partners and i not in intra_only:
-            continue
-        if i in sampled or i in intra_only:
-            with t.measure("to_grey"):
-                grey = frame_to_gray(frame)
-        if i in sampled or i in partners:  # before the frame families: the luma plane is still in cache
-            with t.measure("temporal"):
-                small = temporal.small_from_frame(frame)
-                if prev_i is not None and prev_i == i - 1:
-                    pairs.append(temporal.pair_temporal(prev_small, small))
-                prev_i, prev_small = i, small
-        if i in sampled and with_mvs:  # also while the decoder's side data is fresh
-            with t.measure("motion"):
-                mv = motion.frame_vectors(frame)
-                if mv is not None:
-                    mv_rows.append(motion.frame_motion(mv, frame.width, frame.height))
-        if i in sampled or i in intra_only:
-            pending.append((grey, i in sampled, key or int(frame.pict_type) == int(PictureType.I)))
-            if sum(g.size for g, _, _ in pending) >= BATCH_PIXELS:
-                analyse_pending()
-    analyse_pending()
+            series.add(i, discontinuity.thumbnail(frame), bool(frame.key_frame))
+        if i in sampled or i in partners or i in intra_only:
+            held.append((i, frame))  # the decoder's own frame (no copy): it allocates others meanwhile
+            held_pixels += frame.width * frame.height
+            if held_pixels >= BATCH_PIXELS:
+                analyse_held()
+                held_pixels = 0
+    analyse_held()
     t["loop_total"] = t.get("loop_total", 0.0) + time.process_time() - t_loop
     if not per_frame:
         raise VideoError(path, "no frame could be decoded")
