@@ -10,8 +10,9 @@ sensor noise; one video with x264's default GOP, one with a 0.5 s GOP, where
 Per corpus, measured in the same run, video after video, interleaved, the
 best of ``--repeat`` runs of each (the machine is shared: only ratios
 measured side by side mean anything):
-- decode floor: PyAV decoding exactly the frames the features need (the
-  same planned GOPs), the wanted ones to grey, with the same decoder
+- decode floor: PyAV opening the file once and decoding exactly the frames
+  the features need (the same packet pass and planned GOPs), the wanted ones
+  to grey, with the same decoder
   threading as the feature read of that video (``reader.decoder_threading``:
   slice threads where motion vectors are exported, FFmpeg's automatic frame
   threads elsewhere); the line "decoder threading" says which, per video;
@@ -43,9 +44,10 @@ from fvc.config import FvcConfig
 from fvc.data.index import build_index
 from fvc.features.extract import FAMILIES, Timings, video_features
 from fvc.features import motion
-from fvc.features.reader import decode_planned, decoder_threading, plan_read, probe_stream
+from fvc.features.reader import decoder_threading, open_read, plan_read, probe_stream
 from fvc.video.encode import Encoder
 from fvc.video.io import frame_to_gray, sample_indices
+from fvc.video.memory import tune_frame_memory
 from fvc.workspace import Workspace
 
 FVC = str(Path(sys.executable).with_name("fvc"))
@@ -100,19 +102,19 @@ def _since(t0: tuple[float, float]) -> np.ndarray:
 
 
 def _floor(path: Path, wanted: list[int], mode: str, thread_type: str) -> np.ndarray:
-    """(wall, cpu) seconds of the packet pass and the planned decode, wanted frames to grey."""
+    """(wall, cpu) seconds of one open, the packet pass and the planned decode, wanted frames to grey."""
     t0 = _clock()
-    _, tally = probe_stream(path)
-    plan = plan_read(tally, wanted, mode)
-    keep = set(wanted)
-    for i, frame in decode_planned(path, plan, thread_type=thread_type):
-        if i in keep:
-            frame_to_gray(frame)
+    with open_read(path) as read:
+        keep = set(wanted)
+        for i, frame in read.frames(plan_read(read.tally, wanted, mode), thread_type=thread_type):
+            if i in keep:
+                frame_to_gray(frame)
     return _since(t0)
 
 
 def measure(paths: list[Path], repeat: int) -> dict:
     fcfg = FvcConfig().features
+    tune_frame_memory()  # as opening the first video would: the floor and the features on the same memory
     tot = {"floor": np.zeros(2), "feat": np.zeros(2), "sampled": 0, "decoded": 0, "seek": 0}
     fam: dict[str, float] = {}
     threading: dict[str, int] = {}

@@ -32,7 +32,6 @@ from ..video.io import frame_to_gray, sample_indices
 from . import (blocking, codec, dct, discontinuity, gop, local_noise, local_texture, motion, noise, sharpness,
                temporal)
 from .maps import FrameMaps
-from .memory import tune_frame_memory
 from .reader import StreamRead, open_read, plan_read
 
 # Bump when a feature's definition changes: part of the stage config hash.
@@ -123,7 +122,6 @@ def video_features(path: str | Path, fcfg: FeaturesConfig, timings: Timings | No
     # and BLAS's thread pools only add synchronisation cost there (4-20x on a busy
     # 2-core machine), so both stay single-threaded while features run.
     cv2.setNumThreads(1)
-    tune_frame_memory()
     with threadpool_limits(limits=1, user_api="blas"), open_read(path) as read:
         idx = sample_indices(read.tally.count, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
         out = _read_features(read, idx, fcfg.sampling, timings)

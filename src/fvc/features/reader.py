@@ -63,13 +63,15 @@ class StreamRead:
         self.facts = stream_facts(container, self.stream, self.tally)
         self._used = False
 
-    def frames(self, plan: ReadPlan, motion_vectors: bool = False) -> Iterator[tuple[int, av.VideoFrame]]:
+    def frames(self, plan: ReadPlan, motion_vectors: bool = False,
+               thread_type: str | None = None) -> Iterator[tuple[int, av.VideoFrame]]:
         """``decode_planned`` on this container (once: the decoder is configured on first use)."""
         if self._used:
             raise RuntimeError("a StreamRead decodes once")
         self._used = True
         self.container.seek(0, stream=self.stream, backward=True)  # back to the first packet after the tally
-        return _decode(self.path, self.container, self.stream, plan, motion_vectors, decoder_threading(motion_vectors))
+        return _decode(self.path, self.container, self.stream, plan, motion_vectors,
+                       thread_type or decoder_threading(motion_vectors))
 
 
 @contextlib.contextmanager

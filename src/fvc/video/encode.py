@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from ..errors import VideoError
+from .memory import tune_frame_memory
 
 # Pixel formats handed to encoders with every byte defined.
 DEFINED_FORMATS = ("yuv420p", "rgb24", "bgr0")
@@ -119,6 +120,7 @@ class Encoder:
                  gop: int | None = None, container_format: str | None = None, threads: int = 1):
         if pix_fmt not in DEFINED_FORMATS:
             raise ValueError(f"pixel format {pix_fmt!r} is not one the encoders take (use one of {DEFINED_FORMATS})")
+        tune_frame_memory()  # the frames written are frame-sized buffers too
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.pix_fmt = pix_fmt

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..config import MAX_FRAME_PIXELS, MAX_FRAME_SIDE
 from ..errors import VideoError
+from .memory import tune_frame_memory
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def open_video(path: str | Path, limits: FrameLimits | None = None,
     are refused from the stream header, before anything is decoded. ``fileobj``:
     read through this open file of ``path`` instead (the index hashes as it reads).
     """
+    tune_frame_memory()  # every decoding process keeps its frame buffers, on huge pages
     path = Path(path)
     if not path.exists():
         raise VideoError(path, "file not found")

@@ -14,8 +14,11 @@ frame, the decoder 10% less). The heap is therefore advised as huge-page
 memory (``MADV_HUGEPAGE``: the kernel backs it with 2 MiB pages where
 transparent huge pages are enabled, "always" or "madvise"), and it grows in
 64 MiB steps so that each step is advised before the buffers in it are
-first touched. Linux/glibc only: elsewhere the allocator differs and nothing
-is changed.
+first touched; the whole letterbox stage (decode and x264 encode) costs
+10-14% less CPU with it. ``video.io.open_video`` and ``video.encode.Encoder``
+call it, so every process that decodes or encodes a video is tuned, whatever
+started it (stage workers, Ray, Airflow, SLURM). Linux/glibc only: elsewhere
+the allocator differs and nothing is changed.
 """
 
 from __future__ import annotations
