@@ -129,3 +129,13 @@ def test_frames_analysed_in_batches_give_the_features_of_one_at_a_time(tmp_path,
     assert alone["n_frames_sampled"] == 30 and batched.keys() == alone.keys()
     differ = [k for k in alone if not (batched[k] == alone[k] or (np.isnan(alone[k]) and np.isnan(batched[k])))]
     assert differ == []
+
+
+def test_feature_reads_run_blas_on_one_thread():
+    from threadpoolctl import threadpool_info
+
+    from fvc.features.extract import one_blas_thread
+
+    with one_blas_thread():
+        inside = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    assert inside and set(inside) == {1}

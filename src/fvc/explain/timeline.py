@@ -29,14 +29,13 @@ from typing import Any
 
 import cv2
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..config import FeaturesConfig
 from ..errors import VideoError
 from av.video.frame import PictureType
 
 from ..features import codec, dct, discontinuity, gop, motion, noise, temporal
-from ..features.extract import FRAME_NAMES, _aggregate, frame_features
+from ..features.extract import FRAME_NAMES, _aggregate, frame_features, one_blas_thread
 from ..features.reader import ReadPlan, open_read, plan_read
 from ..video.io import frame_to_gray, sample_indices
 
@@ -111,7 +110,7 @@ def read_windows(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesConfi
     cv2.setNumThreads(1)  # as in stage 2: per-frame filters gain nothing from thread pools
     grab = {int(i) for i in grab}
     grabbed: dict[int, np.ndarray] = {}
-    with threadpool_limits(limits=1, user_api="blas"), open_read(path) as read:
+    with one_blas_thread(), open_read(path) as read:
         n = min(read.tally.count, segments[-1].hi) if segments else 0
         with_mvs = read.facts["codec"] in motion.CODECS
         plan = _plan(read.tally, n, sampled, grab, fcfg.sampling)

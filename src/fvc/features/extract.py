@@ -14,6 +14,7 @@ not grow with video length.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ import av
 import cv2
 import numpy as np
 from av.video.frame import PictureType
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..config import FeaturesConfig
 from ..errors import VideoError
@@ -116,13 +117,25 @@ def _aggregate(names: tuple[str, ...], rows: list[np.ndarray]) -> dict[str, floa
     return out
 
 
+@functools.cache
+def _blas_pools() -> ThreadpoolController:
+    """This process's BLAS thread pools, found once: finding them walks every loaded library, about 3 ms a
+    video with the pipeline's libraries loaded (7% of decoding a demo-corpus video)."""
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """Context manager: BLAS single-threaded inside (the feature reads' small products)."""
+    return _blas_pools().limit(limits=1, user_api="blas")
+
+
 def video_features(path: str | Path, fcfg: FeaturesConfig, timings: Timings | None = None) -> dict[str, Any]:
     """Every feature of one video (frame families, temporal, codec cues); raises VideoError on decode failure."""
     # The filters and the small matrix products run on one frame at a time; OpenCV's
     # and BLAS's thread pools only add synchronisation cost there (4-20x on a busy
     # 2-core machine), so both stay single-threaded while features run.
     cv2.setNumThreads(1)
-    with threadpool_limits(limits=1, user_api="blas"), open_read(path) as read:
+    with one_blas_thread(), open_read(path) as read:
         idx = sample_indices(read.tally.count, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
         out = _read_features(read, idx, fcfg.sampling, timings)
     out.update(codec.codec_features(read.facts))
