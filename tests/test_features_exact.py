@@ -95,6 +95,22 @@ def test_pair_temporal_matches_its_definition():
     np.testing.assert_allclose(temporal.pair_temporal(a, b), ref, rtol=1e-5)
 
 
+def test_pairs_of_a_batch_are_each_pairs_own():
+    rng = np.random.default_rng(8)
+    frames = [rng.uniform(0, 255, (72, 128)).astype(np.float32) for _ in range(5)]
+    pairs = [(frames[k], frames[k + 1]) for k in range(4)]
+    pairs.insert(2, (frames[0], frames[1][:40]))  # a size change: no pair statistics
+    batch = temporal.pairs_temporal(pairs)
+    assert np.isnan(batch[2]).all() and not np.isnan(np.delete(batch, 2, axis=0)).any()
+    for k, (a, b) in enumerate(pairs):
+        if k != 2:
+            d = (b - a).astype(np.float64)
+            h1, h2 = np.histogram(a, 32, (0, 256))[0] / a.size, np.histogram(b, 32, (0, 256))[0] / b.size
+            ref = [np.abs(d).mean(), d.std(), np.mean(np.abs(d) > 10.0), 0.5 * np.abs(h1 - h2).sum()]
+            np.testing.assert_allclose(batch[k], ref, rtol=1e-9)
+            np.testing.assert_array_equal(temporal.pair_temporal(a, b), batch[k])  # alone: the same row
+
+
 def _dq_reference(values: np.ndarray) -> float:
     """Double-quantisation periodicity written the obvious way: the histogram of the non-zero rounded values
     in [-64, 64], its spectrum without the DC term, the strongest frequency above the first over the total."""

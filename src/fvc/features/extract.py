@@ -162,12 +162,14 @@ def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings
         work at a time over the batch, so its code and tables stay warm from frame to frame."""
         nonlocal prev_i, prev_small
         with t.measure("temporal"):
+            batch = []
             for i, frame in held:
                 if i in sampled or i in partners:
                     small = temporal.small_from_frame(frame)
                     if prev_i is not None and prev_i == i - 1:
-                        pairs.append(temporal.pair_temporal(prev_small, small))
+                        batch.append((prev_small, small))
                     prev_i, prev_small = i, small
+            pairs.extend(temporal.pairs_temporal(batch))
         if with_mvs:
             with t.measure("motion"):
                 vectors = [(mv, frame.width, frame.height) for i, frame in held if i in sampled

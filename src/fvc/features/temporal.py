@@ -45,17 +45,31 @@ def small_grey(grey: np.ndarray) -> np.ndarray:
 
 def pair_temporal(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
     """Statistics of ``cur - prev`` (both from ``small_grey``)."""
-    if prev.shape != cur.shape:
-        return np.full(len(NAMES), np.nan)
-    _, std = cv2.meanStdDev(cv2.subtract(cur, prev))
-    ad = cv2.absdiff(cur, prev)
-    n = ad.size
-    h1 = cv2.calcHist([prev], [0], None, [32], [0, 256]).ravel()
-    h2 = cv2.calcHist([cur], [0], None, [32], [0, 256]).ravel()
-    h1 /= max(h1.sum(), 1.0)
-    h2 /= max(h2.sum(), 1.0)
-    return np.array([cv2.norm(ad, cv2.NORM_L1) / n, float(std[0, 0]), np.count_nonzero(ad > 10.0) / n,
-                     float(0.5 * np.abs(h1 - h2).sum())])
+    return pairs_temporal([(prev, cur)])[0]
+
+
+def pairs_temporal(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """NAMES statistics of each ``(prev, cur)`` pair of ``small_grey`` frames, one row per pair (NaN where
+    the two differ in size): the pairs of one size as one stack, a few array operations for all of them."""
+    out = np.full((len(pairs), len(NAMES)), np.nan)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for k, (prev, cur) in enumerate(pairs):
+        if prev.shape == cur.shape:
+            by_shape.setdefault(prev.shape, []).append(k)
+    for rows in by_shape.values():
+        prev = np.stack([pairs[k][0] for k in rows]).reshape(len(rows), -1)
+        cur = np.stack([pairs[k][1] for k in rows]).reshape(len(rows), -1)
+        d = (cur - prev).astype(np.float64)  # float32 difference, as the frames are
+        ad = np.abs(d)
+        n = d.shape[1]
+        # 32-bin histograms of [0, 256) (small frames hold 0-255): bin floor(v / 8), every row's bins side by
+        # side in one bincount
+        offsets = (np.arange(2 * len(rows)) * 32)[:, None]
+        bins = np.clip(np.concatenate([prev, cur]) * 0.125, 0, 31).astype(np.intp) + offsets
+        hist = np.bincount(bins.ravel(), minlength=2 * len(rows) * 32).reshape(2, len(rows), 32) / n
+        out[rows] = np.column_stack([ad.sum(axis=1) / n, d.std(axis=1), np.count_nonzero(ad > 10.0, axis=1) / n,
+                                     0.5 * np.abs(hist[0] - hist[1]).sum(axis=1)])
+    return out
 
 
 def video_temporal(mads: np.ndarray) -> dict[str, float]:
