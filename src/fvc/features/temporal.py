@@ -21,26 +21,29 @@ SMALL_SIDE = 128
 DUP_MAD = 0.3
 
 
+# uint8 -> float32 by table look-up (one array operation): as is, or expanded from limited range (16-235),
+# computed in float32 exactly as the expansion of each pixel would be
+_AS_FLOAT = np.arange(256, dtype=np.float32)
+_EXPANDED = np.clip((_AS_FLOAT - 16.0) * (255.0 / 219.0), 0.0, 255.0)
+
+
 def small_from_frame(frame: av.VideoFrame) -> np.ndarray:
     """``small_grey`` of a decoded frame, resized straight from its luma plane (no full-size grey copy)."""
     plane = luma_plane(frame)
     if plane is None:
         return small_grey(frame_to_gray(frame))
     luma, full = plane
-    small = small_grey(luma)
-    if not full:  # limited range: expand after the resize (linear, so the same up to rounding)
-        small = np.clip((small - 16.0) * (255.0 / 219.0), 0.0, 255.0, out=small)
-    return small
+    # limited range: expanded after the resize (linear, so the same up to rounding)
+    return small_grey(luma, _AS_FLOAT if full else _EXPANDED)
 
 
-def small_grey(grey: np.ndarray) -> np.ndarray:
+def small_grey(grey: np.ndarray, table: np.ndarray = _AS_FLOAT) -> np.ndarray:
+    """The uint8 frame at ``SMALL_SIDE`` pixels on its long side (never enlarged), as float32 through ``table``."""
     h, w = grey.shape[:2]
     s = SMALL_SIDE / max(h, w)
-    if s >= 1:
-        return grey.astype(np.float32)  # a copy: the caller may modify it
-    return cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA).astype(
-        np.float32
-    )
+    if s < 1:
+        grey = cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    return table[grey]  # a new array: the caller may modify it
 
 
 def pair_temporal(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
