@@ -14,8 +14,8 @@ not grow with video length.
 
 from __future__ import annotations
 
-import functools
 import itertools
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -117,16 +117,21 @@ def _aggregate(names: tuple[str, ...], rows: list[np.ndarray]) -> dict[str, floa
     return out
 
 
-@functools.cache
-def _blas_pools() -> ThreadpoolController:
-    """This process's BLAS thread pools, found once: finding them walks every loaded library, about 3 ms a
-    video with the pipeline's libraries loaded (7% of decoding a demo-corpus video)."""
-    return ThreadpoolController()
+class _BlasPools:
+    """This process's BLAS thread pools, found again only when modules were imported since (finding them
+    walks every loaded library: about 3 ms a video with the pipeline's libraries loaded, 7% of decoding a
+    demo-corpus video)."""
+
+    modules = -1
+    controller: ThreadpoolController | None = None
 
 
 def one_blas_thread():
-    """Context manager: BLAS single-threaded inside (the feature reads' small products)."""
-    return _blas_pools().limit(limits=1, user_api="blas")
+    """Context manager: every BLAS library of the process single-threaded inside (the feature reads' small
+    products)."""
+    if _BlasPools.modules != len(sys.modules):
+        _BlasPools.controller, _BlasPools.modules = ThreadpoolController(), len(sys.modules)
+    return _BlasPools.controller.limit(limits=1, user_api="blas")
 
 
 def video_features(path: str | Path, fcfg: FeaturesConfig, timings: Timings | None = None) -> dict[str, Any]:
