@@ -164,3 +164,19 @@ def test_motion_of_a_batch_is_each_frames_own():
     # a frame's row does not depend on the frames batched with it
     np.testing.assert_array_equal(motion.frames_motion(frames[2:4], 96, 64), batch[2:4])
     np.testing.assert_array_equal(motion.frame_motion(frames[4], 96, 64), batch[4])
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_difference_series_is_the_same_whatever_its_chunks(monkeypatch, chunk):
+    rng = np.random.default_rng(5)
+    frames = [(i, rng.integers(0, 256, (36, 64), dtype=np.uint8), i % 12 == 0) for i in range(60) if i not in (20, 21, 33)]
+    frames += [(i, rng.integers(0, 256, (32, 64), dtype=np.uint8), False) for i in range(60, 75)]  # a size change
+    want = [float(np.abs(b.astype(int) - a).mean()) for (i, a, _), (j, b, _) in zip(frames, frames[1:])
+            if j == i + 1 and a.shape == b.shape]
+    monkeypatch.setattr(discontinuity, "CHUNK", chunk)
+    series = discontinuity.DiffSeries()
+    for i, thumb, key in frames:
+        series.add(i, thumb, key)
+    assert series.diffs.tolist() == want  # exact: integer sums
+    keys = [k for (i, a, _), (j, b, k) in zip(frames, frames[1:]) if j == i + 1 and a.shape == b.shape]
+    assert series.features() == discontinuity.discontinuity_features(np.array(want), np.array(keys))

@@ -18,7 +18,6 @@ alternating, blended frames make them more alike.
 from __future__ import annotations
 
 import av
-import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -41,25 +40,53 @@ def thumbnail(frame: av.VideoFrame) -> np.ndarray:
     return np.ascontiguousarray(luma[step // 2:: step, step // 2: plane.width: step])
 
 
+CHUNK = 64  # thumbnails compared together: a few array operations per chunk instead of some per frame
+
+
 class DiffSeries:
-    """Mean absolute thumbnail difference of each pair of consecutive decoded frames, and whether the later is a key."""
+    """Mean absolute thumbnail difference of each pair of consecutive decoded frames, and whether the later is a key.
+
+    Thumbnails wait in chunks of ``CHUNK`` and are compared together (exact integer sums, whatever the chunk)."""
 
     def __init__(self) -> None:
-        self.diffs: list[float] = []
-        self.keys: list[bool] = []
-        self._prev: tuple[int, np.ndarray] | None = None
         self.frames = 0
+        self._diffs: list[np.ndarray] = []
+        self._keys: list[np.ndarray] = []
+        self._held: list[tuple[int, np.ndarray, bool]] = []
+        self._last: tuple[int, np.ndarray, bool] | None = None  # the previous chunk's last frame
 
     def add(self, index: int, thumb: np.ndarray, key: bool) -> None:
         self.frames += 1
-        if self._prev is not None and self._prev[0] == index - 1 and self._prev[1].shape == thumb.shape:
-            # mean |difference| as one exact integer sum (uint8 in, double out)
-            self.diffs.append(cv2.norm(thumb, self._prev[1], cv2.NORM_L1) / thumb.size)
-            self.keys.append(key)
-        self._prev = (index, thumb)
+        self._held.append((index, thumb, key))
+        if len(self._held) >= CHUNK:
+            self._compare()
+
+    def _compare(self) -> None:
+        frames = ([self._last] if self._last is not None else []) + self._held
+        self._held = []
+        start = 0
+        for end in range(1, len(frames) + 1):  # runs of one thumbnail size
+            if end == len(frames) or frames[end][1].shape != frames[start][1].shape:
+                run = frames[start:end]
+                pairs = np.flatnonzero(np.diff([i for i, _, _ in run]) == 1)  # rows k and k + 1 follow on
+                if pairs.size:
+                    thumbs = np.stack([t for _, t, _ in run]).astype(np.int16)
+                    l1 = np.abs(thumbs[1:][pairs] - thumbs[:-1][pairs]).sum(axis=(1, 2))
+                    self._diffs.append(l1 / thumbs[0].size)
+                    self._keys.append(np.array([run[k + 1][2] for k in pairs], dtype=bool))
+                start = end
+        self._last = frames[-1] if frames else None
+
+    @property
+    def diffs(self) -> np.ndarray:
+        """Every difference so far, in decode order."""
+        self._compare()
+        return np.concatenate(self._diffs) if self._diffs else np.zeros(0)
 
     def features(self) -> dict[str, float]:
-        return discontinuity_features(np.asarray(self.diffs), np.asarray(self.keys, dtype=bool))
+        d = self.diffs
+        keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype=bool)
+        return discontinuity_features(d, keys)
 
 
 def _baseline(d: np.ndarray, w: int) -> np.ndarray:
