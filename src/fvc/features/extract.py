@@ -14,6 +14,7 @@ not grow with video length.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import time
@@ -69,8 +70,17 @@ class Timings(dict):
     frames_decoded: int = 0
     modes: tuple[str, ...] = ()
 
-    def measure(self, name: str) -> _Span:
-        return _Span(self, name)
+    def __init__(self, enabled: bool = True):
+        super().__init__()
+        self.enabled = enabled
+
+    def measure(self, name: str) -> _Span | contextlib.nullcontext:
+        """A span that times its block, or (not enabled: an untimed read) one that does nothing: each
+        clock reading is a system call, and a read takes one or two for every decoded frame."""
+        return _Span(self, name) if self.enabled else _UNTIMED
+
+
+_UNTIMED = contextlib.nullcontext()
 
 
 class _Span:
@@ -155,7 +165,7 @@ def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings
     plan = plan_read(tally, sampled | partners, mode)
     intra_only = set(plan.keyframes(gop.MAX_INTRA)) - sampled
     with_mvs = facts["codec"] in motion.CODECS
-    t = timings if timings is not None else Timings()
+    t = timings if timings is not None else Timings(enabled=False)
     per_frame, pairs, mv_rows, intra, inter = [], [], [], [], []
     series = discontinuity.DiffSeries()
     prev_i, prev_small = None, None
