@@ -12,10 +12,11 @@ best of ``--repeat`` runs of each (the machine is shared: only ratios
 measured side by side mean anything):
 - decode floor: PyAV opening the file once and decoding exactly the frames
   the features need (the same packet pass and planned GOPs), the wanted ones
-  to grey, with the same decoder
-  threading as the feature read of that video (``reader.decoder_threading``:
-  slice threads where motion vectors are exported, FFmpeg's automatic frame
-  threads elsewhere); the line "decoder threading" says which, per video;
+  to grey, with the same decoder threading as the feature read of that video
+  (``reader.decoder_threading``: slice threads where motion vectors are
+  exported, FFmpeg's automatic frame threads elsewhere), in the same process
+  and so on the same tuned memory; the line "decoder threading" says which
+  threading, per video;
 - feature time (``video_features``, untimed, as stage 2 runs it) over the
   floor, in wall time and in process CPU time (all threads; steadier than
   wall time on a loaded machine); target <= 1.3x;

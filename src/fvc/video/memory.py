@@ -10,7 +10,7 @@ Kept buffers still lie on 4 KiB pages: a 720p map spans 900 of them, and
 between two sampled frames the decoder evicts their translations, so every
 map pays a page walk per page, which in a virtual machine (nested paging)
 cost as much as the filter itself (the noise family 8.0 -> 3.7 ms a 720p
-frame, the decoder 10% less). The heap is therefore advised as huge-page
+frame; the decode floor about 30% less). The heap is therefore advised as huge-page
 memory (``MADV_HUGEPAGE``: the kernel backs it with 2 MiB pages where
 transparent huge pages are enabled, "always" or "madvise"), and it grows in
 64 MiB steps so that each step is advised before the buffers in it are
