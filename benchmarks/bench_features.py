@@ -1,6 +1,7 @@
 """Stage-2 feature benchmark: cost relative to the decode floor, frames/s, per-family cost, peak memory.
 
   python benchmarks/bench_features.py [--demo-videos 40] [--hd-videos 2] [--work DIR] [--repeat 2] [--memory]
+  python benchmarks/bench_features.py --work DIR --against /tmp/before/src [--rounds 3]
 
 Two corpora: the demo corpus (``fvc synth``, seed 7, its plain video files)
 and a 720p 60 s corpus rendered here (a camera pan over a photograph with
@@ -25,12 +26,16 @@ measured side by side mean anything):
   families, decoded frames for the discontinuity thumbnails), from one more,
   timed, run of each video.
 ``--memory``: peak RSS of the ``fvc features`` process alone on a 1080p 60 s
-video (target <= 400 MB).
+video (target <= 400 MB). ``--against OTHER/src [--rounds 3]``: this checkout
+and another one (with the same reader and memory APIs, i.e. from the same
+commit on) measured in turn, each round a child process per side; prints each
+round's ratios and the medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -201,6 +206,41 @@ def peak_memory(tmp: Path) -> None:
           f"{elapsed:.1f} s, peak RSS {peak_mb:.0f} MB (target <= 400 MB)")
 
 
+def ratios(r: dict) -> dict[str, float]:
+    """The numbers one side of ``--against`` reports for a corpus."""
+    (fw, fc), (tw, tc) = r["floor"], r["feat"]
+    return {"cpu_ratio": tc / fc, "wall_ratio": tw / fw, "feat_cpu": tc, "floor_cpu": fc}
+
+
+def against(args: argparse.Namespace, work: Path) -> None:
+    """This checkout and ``args.against`` (another checkout's src, with the APIs of this one's), each in its own
+    child process, one after the other for ``--rounds`` rounds: on a shared machine only ratios taken in turn
+    compare."""
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    sides = {"before": str(Path(args.against).resolve()), "after": here}
+    if args.demo_videos:  # the corpora once, here, before either side is timed
+        demo_corpus(work, args.demo_videos)
+    if args.hd_videos:
+        hd_corpus(work, args.hd_videos)
+    got: dict[str, list[dict]] = {k: [] for k in sides}
+    for r in range(args.rounds):
+        for label, src in sides.items():
+            out = work / f"against-{label}-{r}.json"
+            subprocess.run([sys.executable, __file__, "--work", str(work), "--demo-videos", str(args.demo_videos),
+                            "--hd-videos", str(args.hd_videos), "--repeat", str(args.repeat), "--child-json", str(out)],
+                           check=True, env=dict(os.environ, PYTHONPATH=src), stdout=subprocess.DEVNULL)
+            got[label].append(json.loads(out.read_text()))
+            print(f"round {r + 1} {label}: " + "; ".join(f"{c} {v['cpu_ratio']:.2f}x CPU, {v['wall_ratio']:.2f}x wall"
+                                                        for c, v in got[label][-1].items())
+                  + f" (load average {os.getloadavg()[0]:.1f})", flush=True)
+    for corpus in got["after"][0]:
+        med = {k: {m: float(np.median([g[corpus][m] for g in v])) for m in got["after"][0][corpus]}
+               for k, v in got.items()}
+        print(f"{corpus}, medians of {args.rounds} rounds: CPU ratio {med['before']['cpu_ratio']:.2f}x before, "
+              f"{med['after']['cpu_ratio']:.2f}x after; feature CPU {med['before']['feat_cpu']:.2f} s before, "
+              f"{med['after']['feat_cpu']:.2f} s after ({med['after']['feat_cpu'] / med['before']['feat_cpu']:.2f}x)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--demo-videos", type=int, default=40, help="demo corpus size (fvc synth, seed 7); 0 skips it")
@@ -208,15 +248,26 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="runs per video; the best of each measure counts")
     ap.add_argument("--work", type=Path, help="keep the corpora here (reused when present)")
     ap.add_argument("--memory", action="store_true", help="also measure peak RSS on a 1080p 60 s video")
+    ap.add_argument("--against", help="another checkout's src folder: time it and this one in turn")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of --against")
+    ap.add_argument("--child-json", type=Path, help=argparse.SUPPRESS)  # one side of --against
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         work = args.work or Path(d)
+        if args.against:
+            against(args, work)
+            return
+        results = {}
         if args.demo_videos:
             paths = demo_corpus(work, args.demo_videos)
-            report(f"demo corpus (fvc synth --videos {args.demo_videos} --seed 7)", paths, measure(paths, args.repeat))
+            results["demo"] = measure(paths, args.repeat)
+            report(f"demo corpus (fvc synth --videos {args.demo_videos} --seed 7)", paths, results["demo"])
         if args.hd_videos:
             paths = hd_corpus(work, args.hd_videos)
-            report("720p 60 s corpus", paths, measure(paths, args.repeat))
+            results["720p"] = measure(paths, args.repeat)
+            report("720p 60 s corpus", paths, results["720p"])
+        if args.child_json:
+            args.child_json.write_text(json.dumps({k: ratios(v) for k, v in results.items()}))
         if args.memory:
             peak_memory(Path(d))
 
