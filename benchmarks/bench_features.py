@@ -16,7 +16,8 @@ measured side by side mean anything):
   to grey, with the same decoder threading as the feature read of that video
   (``reader.decoder_threading``: slice threads where motion vectors are
   exported, FFmpeg's automatic frame threads elsewhere), in the same process
-  and so on the same tuned memory; the line "decoder threading" says which
+  (whose first open tuned its frame memory, ``video.memory``, for both); the
+  line "decoder threading" says which
   threading, per video;
 - feature time (``video_features``, untimed, as stage 2 runs it) over the
   floor, in wall time and in process CPU time (all threads; steadier than
@@ -54,7 +55,6 @@ from fvc.features import motion
 from fvc.features.reader import decoder_threading, open_read, plan_read, probe_stream
 from fvc.video.encode import Encoder
 from fvc.video.io import frame_to_gray, sample_indices
-from fvc.video.memory import tune_frame_memory
 from fvc.workspace import Workspace
 
 FVC = str(Path(sys.executable).with_name("fvc"))
@@ -121,7 +121,6 @@ def _floor(path: Path, wanted: list[int], mode: str, thread_type: str) -> np.nda
 
 def measure(paths: list[Path], repeat: int) -> dict:
     fcfg = FvcConfig().features
-    tune_frame_memory()  # as opening the first video would: the floor and the features on the same memory
     tot = {"floor": np.zeros(2), "feat": np.zeros(2), "sampled": 0, "decoded": 0, "seek": 0}
     fam: dict[str, float] = {}
     threading: dict[str, int] = {}

@@ -187,9 +187,12 @@ def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings
             pairs.extend(temporal.pairs_temporal(batch))
         if with_mvs:
             with t.measure("motion"):
-                vectors = [(mv, frame.width, frame.height) for i, frame in held if i in sampled
-                           for mv in [motion.frame_vectors(frame)] if mv is not None]
-                for (w, h), group in itertools.groupby(vectors, key=lambda v: v[1:]):
+                vectors = []  # (vectors, width, height) of the held sampled frames that have any
+                for i, frame in held:
+                    mv = motion.frame_vectors(frame) if i in sampled else None
+                    if mv is not None:
+                        vectors.append((mv, frame.width, frame.height))
+                for (w, h), group in itertools.groupby(vectors, key=lambda v: v[1:]):  # runs of one frame size
                     mv_rows.extend(motion.frames_motion([mv for mv, _, _ in group], w, h))
         for i, frame in held:
             if i in sampled or i in intra_only:
