@@ -17,8 +17,7 @@ measured side by side mean anything):
   (``reader.decoder_threading``: slice threads where motion vectors are
   exported, FFmpeg's automatic frame threads elsewhere), in the same process
   (whose first open tuned its frame memory, ``video.memory``, for both); the
-  line "decoder threading" says which
-  threading, per video;
+  line "decoder threading" says which threading, per video;
 - feature time (``video_features``, untimed, as stage 2 runs it) over the
   floor, in wall time and in process CPU time (all threads; steadier than
   wall time on a loaded machine); target <= 1.3x;
