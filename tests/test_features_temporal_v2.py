@@ -180,3 +180,10 @@ def test_difference_series_is_the_same_whatever_its_chunks(monkeypatch, chunk):
     assert series.diffs.tolist() == want  # exact: integer sums
     keys = [k for (i, a, _), (j, b, k) in zip(frames, frames[1:]) if j == i + 1 and a.shape == b.shape]
     assert series.features() == discontinuity.discontinuity_features(np.array(want), np.array(keys))
+    # a stretch's differences: the pairs with both frames in [lo, hi), none across its edges (explain's windows)
+    for lo, hi in ((0, 30), (30, 70), (19, 34), (5, 6)):
+        inside = [(float(np.abs(b.astype(int) - a).mean()), k) for (i, a, _), (j, b, k) in zip(frames, frames[1:])
+                  if j == i + 1 and a.shape == b.shape and lo <= i and j < hi]
+        d, k = series.between(lo, hi)
+        assert d.tolist() == [x for x, _ in inside] and k.tolist() == [y for _, y in inside], (lo, hi)
+        np.testing.assert_equal(series.features(lo, hi), discontinuity.discontinuity_features(d, k))

@@ -52,6 +52,7 @@ class DiffSeries:
         self.frames = 0
         self._diffs: list[np.ndarray] = []
         self._keys: list[np.ndarray] = []
+        self._firsts: list[np.ndarray] = []  # index of each difference's first frame
         self._held: list[tuple[int, np.ndarray, bool]] = []
         self._last: tuple[int, np.ndarray, bool] | None = None  # the previous chunk's last frame
 
@@ -74,19 +75,27 @@ class DiffSeries:
                     l1 = np.abs(thumbs[1:][pairs] - thumbs[:-1][pairs]).sum(axis=(1, 2))
                     self._diffs.append(l1 / thumbs[0].size)
                     self._keys.append(np.array([run[k + 1][2] for k in pairs], dtype=bool))
+                    self._firsts.append(np.array([run[k][0] for k in pairs], dtype=np.int64))
                 start = end
         self._last = frames[-1] if frames else None
 
     @property
     def diffs(self) -> np.ndarray:
         """Every difference so far, in decode order."""
-        self._compare()
-        return np.concatenate(self._diffs) if self._diffs else np.zeros(0)
+        return self.between()[0]
 
-    def features(self) -> dict[str, float]:
-        d = self.diffs
-        keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype=bool)
-        return discontinuity_features(d, keys)
+    def between(self, lo: int = 0, hi: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The differences between consecutive frames both in ``[lo, hi)``, and whether the later is a key."""
+        self._compare()
+        if not self._diffs:
+            return np.zeros(0), np.zeros(0, dtype=bool)
+        d, keys, first = np.concatenate(self._diffs), np.concatenate(self._keys), np.concatenate(self._firsts)
+        inside = (first >= lo) & (first + 1 < hi if hi is not None else True)
+        return d[inside], keys[inside]
+
+    def features(self, lo: int = 0, hi: int | None = None) -> dict[str, float]:
+        """The NAMES statistics of the differences between frames of ``[lo, hi)``."""
+        return discontinuity_features(*self.between(lo, hi))
 
 
 def _baseline(d: np.ndarray, w: int) -> np.ndarray:

@@ -19,6 +19,7 @@ import itertools
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from ..video.io import frame_to_gray, sample_indices
 from . import (blocking, codec, dct, discontinuity, gop, local_noise, local_texture, motion, noise, sharpness,
                temporal)
 from .maps import FrameMaps
-from .reader import StreamRead, open_read, plan_read
+from .reader import ReadPlan, StreamRead, open_read, plan_read
 
 # Bump when a feature's definition changes: part of the stage config hash.
 FEATURE_VERSION = 6
@@ -151,23 +152,45 @@ def video_features(path: str | Path, fcfg: FeaturesConfig, timings: Timings | No
     # 2-core machine), so both stay single-threaded while features run.
     cv2.setNumThreads(1)
     with one_blas_thread(), open_read(path) as read:
-        idx = sample_indices(read.tally.count, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
-        out = _read_features(read, idx, fcfg.sampling, timings)
+        n = read.tally.count
+        idx = sample_indices(n, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
+        plan = plan_read(read.tally, set(idx) | {i + 1 for i in idx if i + 1 < n}, fcfg.sampling)
+        res = read_frames(read, plan, set(idx), set(plan.keyframes(gop.MAX_INTRA)), timings)
+    if not res.rows:
+        raise VideoError(path, "no frame could be decoded")
+    if len(res.rows) < len(idx) // 2:
+        raise VideoError(path, f"only {len(res.rows)} of {len(idx)} sampled frames decoded (stream ends early)")
+    out = aggregate(res)
     out.update(codec.codec_features(read.facts))
     return out
 
 
-def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings | None) -> dict[str, Any]:
-    path, facts, tally = read.path, read.facts, read.tally
-    n = tally.count
-    sampled = set(idx)
-    partners = {i + 1 for i in idx if i + 1 < n}
-    plan = plan_read(tally, sampled | partners, mode)
-    intra_only = set(plan.keyframes(gop.MAX_INTRA)) - sampled
-    with_mvs = facts["codec"] in motion.CODECS
+@dataclass
+class FrameResults:
+    """What one read of a video gave, by presentation index: stage 2 aggregates all of it, explain each
+    window's share (``aggregate(res, lo, hi)``)."""
+
+    rows: dict[int, np.ndarray] = field(default_factory=dict)  # FRAME_NAMES row of each sampled frame
+    intra: dict[int, np.ndarray] = field(default_factory=dict)  # DCT row of each intra-coded analysed frame
+    inter: dict[int, np.ndarray] = field(default_factory=dict)  # DCT row of each predicted sampled frame
+    pairs: dict[int, np.ndarray] = field(default_factory=dict)  # temporal.NAMES row of the pair (i, i + 1)
+    motion: dict[int, np.ndarray] = field(default_factory=dict)  # motion.NAMES row of each sampled frame
+    series: discontinuity.DiffSeries = field(default_factory=discontinuity.DiffSeries)  # every decoded frame
+    grabbed: dict[int, np.ndarray] = field(default_factory=dict)  # RGB frames the caller asked for
+    with_mvs: bool = False  # the codec exports motion vectors
+
+
+def read_frames(read: StreamRead, plan: ReadPlan, sampled: set[int], keyframes: set[int],
+                timings: Timings | None = None, stop: int | None = None, grab: set[int] = frozenset()) -> FrameResults:
+    """Decode ``plan`` once and analyse every frame the features need: the frame families (and motion
+    vectors) of the ``sampled`` frames, the temporal pair of each two consecutive wanted frames (a sampled
+    frame and its successor), the DCT of the ``keyframes`` for the GOP family, a thumbnail of every decoded
+    frame for the discontinuity series; frames from ``stop`` on are not read, ``grab`` ones kept as RGB."""
+    facts, n = read.facts, read.tally.count
+    partners = {i + 1 for i in sampled if i + 1 < n}
+    keyframes = set(keyframes) - sampled
+    res = FrameResults(with_mvs=facts["codec"] in motion.CODECS)
     t = timings if timings is not None else Timings(enabled=False)
-    per_frame, pairs, mv_rows, intra, inter = [], [], [], [], []
-    series = discontinuity.DiffSeries()
     prev_i, prev_small = None, None
     held: list[tuple[int, av.VideoFrame]] = []  # wanted frames, in decode order, until their batch is analysed
     held_pixels = 0
@@ -177,42 +200,47 @@ def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings
         work at a time over the batch, so its code and tables stay warm from frame to frame."""
         nonlocal prev_i, prev_small
         with t.measure("temporal"):
-            batch = []
+            batch, firsts = [], []
             for i, frame in held:
                 if i in sampled or i in partners:
                     small = temporal.small_from_frame(frame)
                     if prev_i is not None and prev_i == i - 1:
                         batch.append((prev_small, small))
+                        firsts.append(prev_i)
                     prev_i, prev_small = i, small
-            pairs.extend(temporal.pairs_temporal(batch))
-        if with_mvs:
+            res.pairs.update(zip(firsts, temporal.pairs_temporal(batch)))
+        if res.with_mvs:
             with t.measure("motion"):
-                vectors = []  # (vectors, width, height) of the held sampled frames that have any
+                vectors = []  # (index, vectors, width, height) of the held sampled frames that have any
                 for i, frame in held:
                     mv = motion.frame_vectors(frame) if i in sampled else None
                     if mv is not None:
-                        vectors.append((mv, frame.width, frame.height))
-                for (w, h), group in itertools.groupby(vectors, key=lambda v: v[1:]):  # runs of one frame size
-                    mv_rows.extend(motion.frames_motion([mv for mv, _, _ in group], w, h))
+                        vectors.append((i, mv, frame.width, frame.height))
+                for (w, h), group in itertools.groupby(vectors, key=lambda v: v[2:]):  # runs of one frame size
+                    group = list(group)
+                    res.motion.update(zip([v[0] for v in group], motion.frames_motion([v[1] for v in group], w, h)))
         for i, frame in held:
-            if i in sampled or i in intra_only:
+            if i in sampled or i in keyframes:
                 with t.measure("to_grey"):
                     grey = frame_to_gray(frame)
                 if i in sampled:
-                    row = frame_features(grey, t)
-                    per_frame.append(row)
+                    row = res.rows[i] = frame_features(grey, t)
                     is_intra = frame.key_frame or int(frame.pict_type) == int(PictureType.I)
-                    (intra if is_intra else inter).append(row[_DCT_COLUMNS])
+                    (res.intra if is_intra else res.inter)[i] = row[_DCT_COLUMNS]
                 else:
                     with t.measure("gop"):
-                        intra.append(dct.frame_dct(grey))
+                        res.intra[i] = dct.frame_dct(grey)
         held.clear()
 
     t_loop = time.process_time()
-    for i, frame in read.frames(plan, motion_vectors=with_mvs):
+    for i, frame in read.frames(plan, motion_vectors=res.with_mvs):
+        if stop is not None and i >= stop:
+            break
         with t.measure("discontinuity"):
-            series.add(i, discontinuity.thumbnail(frame), bool(frame.key_frame))
-        if i in sampled or i in partners or i in intra_only:
+            res.series.add(i, discontinuity.thumbnail(frame), bool(frame.key_frame))
+        if i in grab:
+            res.grabbed[i] = frame.to_ndarray(format="rgb24")
+        if i in sampled or i in partners or i in keyframes:
             held.append((i, frame))  # the decoder's own frame (no copy): it allocates others meanwhile
             held_pixels += frame.width * frame.height
             if held_pixels >= BATCH_PIXELS:
@@ -220,20 +248,27 @@ def _read_features(read: StreamRead, idx: list[int], mode: str, timings: Timings
                 held_pixels = 0
     analyse_held()
     t["loop_total"] = t.get("loop_total", 0.0) + time.process_time() - t_loop
-    if not per_frame:
-        raise VideoError(path, "no frame could be decoded")
-    if len(per_frame) < len(idx) // 2:
-        raise VideoError(path, f"only {len(per_frame)} of {len(idx)} sampled frames decoded (stream ends early)")
-    out = _aggregate(FRAME_NAMES, per_frame)
+    t.frames_decoded += res.series.frames
+    t.modes += (plan.mode,)
+    return res
+
+
+def aggregate(res: FrameResults, lo: int = 0, hi: int | None = None) -> dict[str, Any]:
+    """The feature row (all but the codec cues) of frames ``[lo, hi)`` of a read: a pair or a thumbnail
+    difference counts where its first frame lies, if its second lies there too."""
+    def within(by_index: dict[int, np.ndarray], span: int = 0) -> list[np.ndarray]:
+        return [v for i, v in sorted(by_index.items()) if lo <= i and (hi is None or i + span < hi)]
+
+    out = _aggregate(FRAME_NAMES, within(res.rows))
+    pairs = within(res.pairs, 1)
     out.update(_aggregate(temporal.NAMES, pairs))
     out.update(temporal.video_temporal(np.array([p[0] for p in pairs])))
-    out.update(series.features())
+    out.update(res.series.features(lo, hi))
+    mv_rows = within(res.motion)
     out.update(_aggregate(motion.NAMES, mv_rows))
     out["mv_available"] = float(bool(mv_rows))
-    out.update(gop.gop_features(intra, inter))
-    out["n_frames_sampled"] = len(per_frame)
-    t.frames_decoded += series.frames
-    t.modes += (plan.mode,)
+    out.update(gop.gop_features(within(res.intra), within(res.inter)))
+    out["n_frames_sampled"] = len(within(res.rows))
     return out
 
 
