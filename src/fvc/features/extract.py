@@ -259,7 +259,8 @@ def aggregate(res: FrameResults, lo: int = 0, hi: int | None = None) -> dict[str
     def within(by_index: dict[int, np.ndarray], span: int = 0) -> list[np.ndarray]:
         return [v for i, v in sorted(by_index.items()) if lo <= i and (hi is None or i + span < hi)]
 
-    out = _aggregate(FRAME_NAMES, within(res.rows))
+    rows = within(res.rows)
+    out = _aggregate(FRAME_NAMES, rows)
     pairs = within(res.pairs, 1)
     out.update(_aggregate(temporal.NAMES, pairs))
     out.update(temporal.video_temporal(np.array([p[0] for p in pairs])))
@@ -268,7 +269,7 @@ def aggregate(res: FrameResults, lo: int = 0, hi: int | None = None) -> dict[str
     out.update(_aggregate(motion.NAMES, mv_rows))
     out["mv_available"] = float(bool(mv_rows))
     out.update(gop.gop_features(within(res.intra), within(res.inter)))
-    out["n_frames_sampled"] = len(within(res.rows))
+    out["n_frames_sampled"] = len(rows)
     return out
 
 
