@@ -139,3 +139,33 @@ def test_feature_reads_run_blas_on_one_thread():
     with one_blas_thread():
         inside = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     assert inside and set(inside) == {1}
+
+
+@pytest.mark.parametrize("caller", ["stage2", "windows"])
+def test_frames_are_analysed_with_single_threaded_pools(tmp_path, monkeypatch, caller):
+    """Both readers of a video (stage 2, explain's windows) analyse frames with BLAS and OpenCV on one thread."""
+    import cv2
+    from threadpoolctl import threadpool_info
+
+    from fvc.explain.timeline import Segment, window_features
+    from fvc.features import extract
+
+    p = _video(tmp_path / "v.mp4", n=30)
+    seen = []
+    real = extract.frame_features
+
+    def spy(grey, timings=None):
+        seen.append(({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}, cv2.getNumThreads()))
+        return real(grey, timings)
+
+    monkeypatch.setattr(extract, "frame_features", spy)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        if caller == "stage2":
+            video_features(p, FeaturesConfig())
+        else:
+            window_features(p, probe_video(p), FeaturesConfig(), [Segment(0, 30, 25.0)])
+    finally:
+        cv2.setNumThreads(before)
+    assert seen and all(blas == {1} and ocv == 1 for blas, ocv in seen), seen

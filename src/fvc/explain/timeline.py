@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from ..config import FeaturesConfig
 from ..errors import VideoError
 from ..features import codec, discontinuity, gop, motion
-from ..features.extract import FrameResults, aggregate, one_blas_thread, read_frames
+from ..features.extract import FrameResults, aggregate, read_frames
 from ..features.reader import ReadPlan, open_read, plan_read
 from ..video.io import sample_indices
 
@@ -91,8 +90,7 @@ def read_windows(path: str | Path, probe: Mapping[str, Any], fcfg: FeaturesConfi
     aggregating the frames it owns."""
     sampled = _sampled(fcfg, segments)
     grab = {int(i) for i in grab}
-    cv2.setNumThreads(1)  # as in stage 2: per-frame filters gain nothing from thread pools
-    with one_blas_thread(), open_read(path) as read:
+    with open_read(path) as read:
         n = min(read.tally.count, segments[-1].hi) if segments else 0
         plan = _plan(read.tally, n, sampled, grab, fcfg.sampling)
         res = read_frames(read, plan, sampled, set(plan.keyframes(len(plan.starts))), stop=n, grab=grab)

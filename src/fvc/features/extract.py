@@ -147,11 +147,7 @@ def one_blas_thread():
 
 def video_features(path: str | Path, fcfg: FeaturesConfig, timings: Timings | None = None) -> dict[str, Any]:
     """Every feature of one video (frame families, temporal, codec cues); raises VideoError on decode failure."""
-    # The filters and the small matrix products run on one frame at a time; OpenCV's
-    # and BLAS's thread pools only add synchronisation cost there (4-20x on a busy
-    # 2-core machine), so both stay single-threaded while features run.
-    cv2.setNumThreads(1)
-    with one_blas_thread(), open_read(path) as read:
+    with open_read(path) as read:
         n = read.tally.count
         idx = sample_indices(n, fcfg.sample_fraction, fcfg.min_frames, fcfg.max_frames)
         plan = plan_read(read.tally, set(idx) | {i + 1 for i in idx if i + 1 < n}, fcfg.sampling)
@@ -186,6 +182,16 @@ def read_frames(read: StreamRead, plan: ReadPlan, sampled: set[int], keyframes: 
     vectors) of the ``sampled`` frames, the temporal pair of each two consecutive wanted frames (a sampled
     frame and its successor), the DCT of the ``keyframes`` for the GOP family, a thumbnail of every decoded
     frame for the discontinuity series; frames from ``stop`` on are not read, ``grab`` ones kept as RGB."""
+    # The filters and the small matrix products run on one frame at a time; OpenCV's
+    # and BLAS's thread pools only add synchronisation cost there (4-20x on a busy
+    # 2-core machine), so both stay single-threaded while frames are analysed.
+    cv2.setNumThreads(1)
+    with one_blas_thread():
+        return _read_frames(read, plan, sampled, keyframes, timings, stop, grab)
+
+
+def _read_frames(read: StreamRead, plan: ReadPlan, sampled: set[int], keyframes: set[int], timings: Timings | None,
+                 stop: int | None, grab: set[int]) -> FrameResults:
     facts, n = read.facts, read.tally.count
     partners = {i + 1 for i in sampled if i + 1 < n}
     keyframes = set(keyframes) - sampled
