@@ -12,7 +12,8 @@ import pytest
 import skimage.data
 
 from fvc.features import blockmap, dct, local_noise, noise, sharpness, temporal
-from fvc.features.maps import block_sums
+from fvc.features.passes import (GREY_SQ, GREY_SUM, LAP_SQ, LAP_SUM, MEDIAN_SQ, STEP_X_ALL, STEP_X_ON,
+                                 STEP_Y_ALL, STEP_Y_ON, full_pass)
 
 
 def _frame(h: int, w: int, seed: int = 0, sigma: float = 6.0) -> np.ndarray:
@@ -65,13 +66,24 @@ def test_local_noise_map_matches_its_definition(shape, block):
     np.testing.assert_allclose(local_noise.frame_local_noise(grey), blockmap.map_stats(ref), rtol=1e-6, atol=1e-9)
 
 
-def test_block_sums_are_exact_on_small_and_on_very_large_frames():
+@pytest.mark.parametrize("shape", [(37, 53), (2100, 4096)])  # the second: 8.6 M pixels, sums far over 2^31
+def test_full_pass_integer_sums_are_exact(shape):
     rng = np.random.default_rng(4)
-    small = rng.integers(0, 256, (37, 53), dtype=np.uint8)
-    np.testing.assert_array_equal(block_sums(small, 8), _block_means(small.astype(np.int64), 8) * 64)
-    big = np.full((2100, 4096), 255, np.uint8)  # 8.6 M pixels of 255: a whole-frame sum over 2^31
-    big[::7, ::3] = rng.integers(0, 256, big[::7, ::3].shape, dtype=np.uint8)
-    np.testing.assert_array_equal(block_sums(big, 32), _block_means(big.astype(np.int64), 32) * 1024)
+    grey = np.full(shape, 255, np.uint8)
+    grey[::7, ::3] = rng.integers(0, 256, grey[::7, ::3].shape, dtype=np.uint8)
+    grey[::2, 1::2] = 0  # steps of 255 everywhere: the largest Laplacian and step values
+    median = cv2.medianBlur(grey, 3)
+    s, b4, b8 = full_pass(grey, median)
+    g = grey.astype(np.int64)
+    lap = cv2.Laplacian(grey, cv2.CV_16S, ksize=3).astype(np.int64)  # OpenCV's own (exact in int16), borders reflected
+    res = np.abs(g - median)
+    dx, dy = np.abs(np.diff(g, axis=1)), np.abs(np.diff(g, axis=0))
+    want = {LAP_SUM: lap.sum(), LAP_SQ: (lap**2).sum(), GREY_SUM: g.sum(), GREY_SQ: (g**2).sum(),
+            MEDIAN_SQ: (res**2).sum(), STEP_X_ALL: dx.sum(), STEP_X_ON: dx[:, 7::8].sum(), STEP_Y_ALL: dy.sum(),
+            STEP_Y_ON: dy[7::8].sum()}
+    assert {k: int(s[k]) for k in want} == {k: int(v) for k, v in want.items()}
+    np.testing.assert_array_equal(b4, _block_means(res, 4) * 16)
+    np.testing.assert_array_equal(b8, _block_means(res, 8) * 64)
 
 
 def test_map_stats_quantiles_match_numpy():

@@ -10,7 +10,6 @@ patch is smoother than the rest.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 STATS = ("spread", "outlier_share", "autocorr", "low_tail")
@@ -20,12 +19,6 @@ OUTLIER_MADS = 3.5
 def local_block(shape: tuple[int, ...]) -> int:
     """Block side for the local maps: 32, or 16 on frames under 128 pixels on a side (at least 2x2 blocks)."""
     return 32 if min(shape[:2]) >= 128 else 16
-
-
-def block_means(img: np.ndarray, block: int) -> np.ndarray:
-    """Mean of ``img`` over each ``block`` x ``block`` tile (cropped to whole tiles), in one area-resize pass."""
-    h, w = (img.shape[0] // block) * block, (img.shape[1] // block) * block
-    return cv2.resize(img[:h, :w], (w // block, h // block), interpolation=cv2.INTER_AREA)
 
 
 def map_stats(m: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ from .maps import FrameMaps
 from .reader import ReadPlan, StreamRead, open_read, plan_read
 
 # Bump when a feature's definition changes: part of the stage config hash.
-FEATURE_VERSION = 6
+FEATURE_VERSION = 7
 # Per-frame families on the sampled frames: (name, NAMES, function of the frame's shared maps).
 FAMILIES: tuple[tuple[str, tuple[str, ...], Callable[[np.ndarray], np.ndarray]], ...] = (
     ("noise", noise.NAMES, noise.frame_noise),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .blockmap import STATS, local_block, map_stats
-from .maps import FrameMaps, block_sums, maps_of
+from .maps import FrameMaps, maps_of
 
 NAMES = tuple(f"lnoise_{s}" for s in STATS)
 
@@ -19,10 +19,8 @@ NAMES = tuple(f"lnoise_{s}" for s in STATS)
 def noise_map(frame: np.ndarray | FrameMaps) -> np.ndarray:
     """Log noise level of each block (``local_block``: shape H/32 x W/32 on most frames)."""
     m = maps_of(frame)
-    if local_block(m.grey.shape) == 32:
-        sub = m.residual_blocks8  # mean |residual| per 8x8 sub-block, shared with the noise family
-    else:
-        sub = block_sums(m.abs_residual, 4) / 16.0
+    # mean |residual| per 8x8 sub-block (shared with the noise family), or 4x4 on small frames
+    sub = m.residual_blocks8 if local_block(m.grey.shape) == 32 else m.residual_blocks4
     bh, bw = sub.shape[0] // 4, sub.shape[1] // 4
     if not bh or not bw:
         return np.zeros((0, 0), np.float32)

@@ -12,10 +12,9 @@ first two maps and the mean and spread of the coherence.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from .blockmap import STATS, block_means, local_block, map_stats
+from .blockmap import STATS, map_stats
 from .maps import FrameMaps, maps_of
 
 NAMES = (tuple(f"ltex_lap_{s}" for s in STATS) + tuple(f"ltex_ratio_{s}" for s in STATS)
@@ -24,14 +23,7 @@ NAMES = (tuple(f"ltex_lap_{s}" for s in STATS) + tuple(f"ltex_ratio_{s}" for s i
 
 def texture_maps(frame: np.ndarray | FrameMaps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(log Laplacian energy, log Laplacian/gradient energy ratio, orientation coherence) per block."""
-    m = maps_of(frame)
-    block = local_block(m.grey.shape) // 2
-    lap = cv2.Laplacian(m.half, cv2.CV_32F, ksize=3)
-    gx, gy = m.half_gx, m.half_gy  # shared with the sharpness family: read, never written
-    lap_e = block_means(cv2.multiply(lap, lap, dst=lap), block)  # squared in place: lap is ours
-    jxy = block_means(cv2.multiply(gx, gy), block)
-    jxx = block_means(cv2.multiply(gx, gx), block)
-    jyy = block_means(cv2.multiply(gy, gy), block)
+    lap_e, jxx, jyy, jxy = maps_of(frame).half[1]  # block means of Laplacian^2, gx^2, gy^2, gx * gy
     log_lap = np.log(lap_e + 1.0)
     ratio = log_lap - np.log(jxx + jyy + 1.0)
     coherence = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy**2) / (jxx + jyy + 1.0)

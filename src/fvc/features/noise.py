@@ -10,12 +10,11 @@ relative to the frame's contrast, and how unevenly the residual spreads over
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from . import passes
 from .maps import FrameMaps, maps_of
 
-_GAUSS = cv2.getGaussianKernel(5, 1.0, cv2.CV_32F)
 NAMES = ("noise_median_energy", "noise_gauss_std", "noise_kurtosis", "noise_relative", "noise_inconsistency")
 
 
@@ -32,13 +31,7 @@ def frame_noise(frame: np.ndarray | FrameMaps) -> np.ndarray:
         incons = float(np.log(block + 0.5).std())
     else:
         incons = float("nan")
-    # the 5x5 Gaussian (sigma 1) filtered straight from uint8 to float32, then the residual in its buffer
-    blur = cv2.sepFilter2D(m.grey, cv2.CV_32F, _GAUSS, _GAUSS)
-    r = cv2.subtract(m.grey, blur, dst=blur, dtype=cv2.CV_32F)
-    # moments about zero (a high-pass residual has mean ~0), both from one pass over r^2:
-    # E[r^2] is its mean, E[r^4] = Var[r^2] + E[r^2]^2
-    mean_sq, std_sq = cv2.meanStdDev(cv2.multiply(r, r, dst=r))  # squared in place: r is not read again
-    var = float(mean_sq[0, 0])
-    m4 = float(std_sq[0, 0]) ** 2 + var * var
+    # the residual of the 5x5 Gaussian (sigma 1): moments about zero (a high-pass residual has mean ~0)
+    var, m4 = m.mean_of(passes.GAUSS_R2), m.mean_of(passes.GAUSS_R4)
     kurt = m4 / (var * var) - 3.0 if var > 1e-8 else 0.0
     return np.array([med_energy, float(np.sqrt(var)), kurt, relative, incons], dtype=np.float64)

@@ -9,9 +9,9 @@ pixels, shared), where blur still lowers them.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from . import passes
 from .maps import FrameMaps, maps_of
 
 NAMES = ("sharp_laplacian_var", "sharp_gradient_mean", "sharp_tenengrad", "sharp_laplacian_norm")
@@ -19,14 +19,9 @@ NAMES = ("sharp_laplacian_var", "sharp_gradient_mean", "sharp_tenengrad", "sharp
 
 def frame_sharpness(frame: np.ndarray | FrameMaps) -> np.ndarray:
     m = maps_of(frame)
-    _, lap_std = cv2.meanStdDev(m.laplacian)  # int16 Laplacian, double accumulation
-    lap_var, g_var = float(lap_std[0, 0]) ** 2, m.std**2
-    gx, gy = m.half_gx, m.half_gy
-    n = max(1, gx.size)
-    # |g|^2 and |g| by plain IEEE arithmetic, summed by numpy in float64: OpenCV's magnitude and its float32
-    # sums take other SIMD paths by the buffer's alignment, so they moved by 1e-11 from run to run
-    sq = cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy))
-    tenengrad = float(sq.sum(dtype=np.float64)) / n  # mean(gx^2 + gy^2)
-    mean_mag = float(np.sqrt(sq, out=sq).sum(dtype=np.float64)) / n
+    lap_var, g_var = m.laplacian_var, m.std**2
+    sums, n = m.half[0], m.half_pixels
+    tenengrad = float(sums[passes.TENENGRAD]) / n  # mean(gx^2 + gy^2)
+    mean_mag = float(sums[passes.MAGNITUDE]) / n
     return np.array([np.log1p(lap_var), mean_mag, np.log1p(tenengrad), np.log1p(lap_var / (g_var + 1.0))],
                     dtype=np.float64)

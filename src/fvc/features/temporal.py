@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from ..video.io import frame_to_gray, luma_plane
+from .jit import compiled
 
 NAMES = ("temporal_mad", "temporal_diff_std", "temporal_changed_frac", "temporal_hist_dist")
 VIDEO_NAMES = ("temporal_dup_frac", "temporal_diff_cv", "temporal_jump_ratio")
@@ -53,26 +54,38 @@ def pair_temporal(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
 
 def pairs_temporal(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """NAMES statistics of each ``(prev, cur)`` pair of ``small_grey`` frames, one row per pair (NaN where
-    the two differ in size): the pairs of one size as one stack, a few array operations for all of them."""
+    the two differ in size)."""
     out = np.full((len(pairs), len(NAMES)), np.nan)
-    by_shape: dict[tuple[int, ...], list[int]] = {}
     for k, (prev, cur) in enumerate(pairs):
         if prev.shape == cur.shape:
-            by_shape.setdefault(prev.shape, []).append(k)
-    for rows in by_shape.values():
-        prev = np.stack([pairs[k][0] for k in rows]).reshape(len(rows), -1)
-        cur = np.stack([pairs[k][1] for k in rows]).reshape(len(rows), -1)
-        d = (cur - prev).astype(np.float64)  # float32 difference, as the frames are
-        ad = np.abs(d)
-        n = d.shape[1]
-        # 32-bin histograms of [0, 256) (small frames hold 0-255): bin floor(v / 8), every row's bins side by
-        # side in one bincount
-        offsets = (np.arange(2 * len(rows)) * 32)[:, None]
-        bins = np.clip(np.concatenate([prev, cur]) * 0.125, 0, 31).astype(np.intp) + offsets
-        hist = np.bincount(bins.ravel(), minlength=2 * len(rows) * 32).reshape(2, len(rows), 32) / n
-        out[rows] = np.column_stack([ad.sum(axis=1) / n, d.std(axis=1), np.count_nonzero(ad > 10.0, axis=1) / n,
-                                     0.5 * np.abs(hist[0] - hist[1]).sum(axis=1)])
+            _pair_stats(prev.reshape(-1), cur.reshape(-1), out[k])
     return out
+
+
+@compiled
+def _pair_stats(prev: np.ndarray, cur: np.ndarray, out: np.ndarray) -> None:
+    """NAMES of one pair into ``out``, in one pass: the float32 difference's mean |d|, spread and share over
+    10 grey levels, and half the L1 distance between the 32-bin histograms of [0, 256) (bin floor(v / 8))."""
+    n = prev.size
+    hist = np.zeros((2, 32), np.int64)
+    s1 = 0.0
+    s2 = 0.0
+    sa = 0.0
+    changed = 0
+    for i in range(n):
+        d = np.float64(cur[i] - prev[i])  # float32 difference, as the frames are
+        s1 += d
+        s2 += d * d
+        sa += abs(d)
+        changed += abs(d) > 10.0
+    for i in range(n):
+        hist[0, min(31, max(0, int(prev[i] * np.float32(0.125))))] += 1
+        hist[1, min(31, max(0, int(cur[i] * np.float32(0.125))))] += 1
+    mean = s1 / n
+    out[0] = sa / n
+    out[1] = np.sqrt(max(0.0, s2 / n - mean * mean))
+    out[2] = changed / n
+    out[3] = 0.5 * np.abs(hist[0] - hist[1]).sum() / n
 
 
 def video_temporal(mads: np.ndarray) -> dict[str, float]:

@@ -1,0 +1,217 @@
+"""The two compiled passes over a grey frame that the noise, sharpness, blocking and local families share.
+
+``full_pass`` reads the frame and its 3x3 median once, at full resolution:
+the 5x5 Gaussian residual's moments, the 3x3 Laplacian's moments, the grey
+moments, the steps across and off the 8x8 grid, the median residual's energy
+and its 4x4 and 8x8 block sums. ``half_pass`` makes the half-size frame
+(2x2 means) and, from its 3x3 Sobel gradients and Laplacian, the gradient
+sums and the per-block structure-tensor and Laplacian-energy means. Borders
+are OpenCV's default (reflect-101), so the values are the filters' own; the
+integer ones (Laplacian, steps, residuals) are exact sums.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .jit import compiled
+
+# full_pass's scalars
+(GAUSS_R2, GAUSS_R4, LAP_SUM, LAP_SQ, GREY_SUM, GREY_SQ, STEP_X_ALL, STEP_X_ON, STEP_Y_ALL, STEP_Y_ON,
+ MEDIAN_SQ) = range(11)
+# half_pass's scalars
+TENENGRAD, MAGNITUDE = range(2)
+# the 5x5 Gaussian of sigma 1, symmetric: its three distinct float32 taps (frozen into the compiled pass)
+_G0, _G1, _G2 = (float(v) for v in cv2.getGaussianKernel(5, 1.0, cv2.CV_32F).ravel()[:3])
+
+
+@compiled
+def _reflect(p, n):
+    """Index ``p`` folded into [0, n) as OpenCV's BORDER_REFLECT_101 does (edge pixel not repeated)."""
+    if n == 1:
+        return 0
+    while p < 0 or p >= n:
+        p = -p if p < 0 else 2 * n - 2 - p
+    return p
+
+
+@compiled
+def _padded_row(src, y, pad, out):
+    """Row ``y`` of uint8 ``src`` as float32 into ``out`` with ``pad`` reflected pixels on each side."""
+    w = src.shape[1]
+    for x in range(w):
+        out[pad + x] = src[y, x]
+    for k in range(1, pad + 1):
+        out[pad - k] = src[y, _reflect(-k, w)]
+        out[pad + w - 1 + k] = src[y, _reflect(w - 1 + k, w)]
+
+
+@compiled
+def full_pass(grey, median):
+    """(scalars, 4x4 and 8x8 block sums of |grey - median|) of a grey uint8 frame and its 3x3 median.
+
+    Scalars, by the index constants above: sums over the frame of the Gaussian residual's 2nd and 4th
+    powers, of the Laplacian and its square, of grey and its square; the sums of |horizontal step| over
+    all column gaps and over those on the 8x8 grid (gap j between columns j and j + 1, j % 8 == 7), the
+    same for rows; the sum of the squared median residual.
+    """
+    h, w = grey.shape
+    g0, g1, g2 = np.float32(_G0), np.float32(_G1), np.float32(_G2)
+    s = np.zeros(11)
+    b4 = np.zeros((h // 4, w // 4), np.int32)
+    ring = np.zeros((5, w), np.float32)  # horizontally filtered rows, slot r % 5 holds row r
+    tags = np.full(5, -1)
+    padded = np.empty(w + 4, np.float32)
+    blur = np.empty(w, np.float32)
+    for y in range(h):
+        # the Gaussian: horizontal pass of the five rows y - 2 .. y + 2 (reflected), then vertical
+        for j in range(5):
+            r = _reflect(y - 2 + j, h)
+            if tags[r % 5] != r:
+                _padded_row(grey, r, 2, padded)
+                dst = ring[r % 5]
+                for x in range(w):
+                    dst[x] = g0 * (padded[x] + padded[x + 4]) + g1 * (padded[x + 1] + padded[x + 3]) + g2 * padded[x + 2]
+                tags[r % 5] = r
+        rm2, rm1, r0 = ring[_reflect(y - 2, h) % 5], ring[_reflect(y - 1, h) % 5], ring[y % 5]
+        rp1, rp2 = ring[_reflect(y + 1, h) % 5], ring[_reflect(y + 2, h) % 5]
+        for x in range(w):
+            blur[x] = g0 * (rm2[x] + rp2[x]) + g1 * (rm1[x] + rp1[x]) + g2 * r0[x]
+        g = grey[y]
+        r2 = 0.0
+        r4 = 0.0
+        for x in range(w):
+            d = np.float32(g[x]) - blur[x]
+            d2 = d * d
+            r2 += d2
+            r4 += np.float64(d2) * d2
+        s[GAUSS_R2] += r2
+        s[GAUSS_R4] += r4
+        # the 3x3 Laplacian (OpenCV's ksize=3 aperture: 2 on the corners, -8 in the middle), in integers
+        up, down = grey[_reflect(y - 1, h)], grey[_reflect(y + 1, h)]
+        lsum = 0
+        lsq = 0
+        for x in range(1, w - 1):
+            lap = 2 * (np.int32(up[x - 1]) + up[x + 1] + down[x - 1] + down[x + 1]) - 8 * np.int32(g[x])
+            lsum += lap
+            lsq += lap * lap
+        for x in range(0, w, max(1, w - 1)):  # the border columns (0 and w - 1), reflected
+            xl, xr = _reflect(x - 1, w), _reflect(x + 1, w)
+            lap = 2 * (np.int32(up[xl]) + up[xr] + down[xl] + down[xr]) - 8 * np.int32(g[x])
+            lsum += lap
+            lsq += lap * lap
+        s[LAP_SUM] += lsum
+        s[LAP_SQ] += lsq
+        # grey moments and the steps to the right and downwards
+        gsum = 0
+        gsq = 0
+        for x in range(w):
+            v = np.int32(g[x])
+            gsum += v
+            gsq += v * v
+        s[GREY_SUM] += gsum
+        s[GREY_SQ] += gsq
+        sx = 0
+        for x in range(w - 1):
+            sx += abs(np.int32(g[x + 1]) - np.int32(g[x]))
+        s[STEP_X_ALL] += sx
+        sx = 0
+        for x in range(7, w - 1, 8):
+            sx += abs(np.int32(g[x + 1]) - np.int32(g[x]))
+        s[STEP_X_ON] += sx
+        if y + 1 < h:
+            sy = 0
+            for x in range(w):
+                sy += abs(np.int32(down[x]) - np.int32(g[x]))
+            s[STEP_Y_ALL] += sy
+            if y % 8 == 7:
+                s[STEP_Y_ON] += sy
+        # the median residual: energy, and |residual| summed over 4x4 blocks
+        m = median[y]
+        msq = 0
+        for x in range(w):
+            d = np.int32(g[x]) - np.int32(m[x])
+            msq += d * d
+        s[MEDIAN_SQ] += msq
+        by = y // 4
+        if by < b4.shape[0]:
+            row = b4[by]
+            for bx in range(b4.shape[1]):
+                acc = 0
+                for x in range(4 * bx, 4 * bx + 4):
+                    acc += abs(np.int32(g[x]) - np.int32(m[x]))
+                row[bx] += acc
+    b8 = np.zeros((h // 8, w // 8), np.int32)
+    for by in range(b8.shape[0]):
+        for bx in range(b8.shape[1]):
+            b8[by, bx] = (b4[2 * by, 2 * bx] + b4[2 * by, 2 * bx + 1] + b4[2 * by + 1, 2 * bx]
+                          + b4[2 * by + 1, 2 * bx + 1])
+    return s, b4, b8
+
+
+@compiled
+def half_pass(grey, block):
+    """(scalars, per-block means of Laplacian^2, gx^2, gy^2 and gx * gy) on the half-size frame.
+
+    The half-size frame is the mean of each 2x2 pixel block (an odd last row or column dropped); gx, gy
+    its 3x3 Sobel derivatives, the Laplacian OpenCV's ksize=3 one. Scalars: the sums over the half frame
+    of gx^2 + gy^2 and of its square root; the block maps cover whole ``block`` x ``block`` tiles of it.
+    """
+    h, w = max(1, grey.shape[0] // 2), max(1, grey.shape[1] // 2)
+    s = np.zeros(2)
+    bh, bw = h // block, w // block
+    maps = np.zeros((4, bh, bw))
+    ring = np.zeros((3, w + 2), np.float32)  # half rows padded by one reflected pixel, slot r % 3 holds row r
+    tags = np.full(3, -1)
+    gx = np.empty(w, np.float32)
+    gy = np.empty(w, np.float32)
+    lap = np.empty(w, np.float32)
+    for y in range(h):
+        for j in range(3):
+            r = _reflect(y - 1 + j, h)
+            if tags[r % 3] != r:
+                dst = ring[r % 3]
+                if grey.shape[0] == 1:
+                    a, b = grey[0], grey[0]
+                else:
+                    a, b = grey[2 * r], grey[2 * r + 1]
+                if grey.shape[1] == 1:
+                    dst[1] = (np.float32(a[0]) + np.float32(b[0])) * np.float32(0.5)
+                else:
+                    for x in range(w):
+                        dst[1 + x] = (np.float32(a[2 * x]) + a[2 * x + 1] + b[2 * x] + b[2 * x + 1]) * np.float32(0.25)
+                dst[0] = dst[1 + _reflect(-1, w)]
+                dst[w + 1] = dst[1 + _reflect(w, w)]
+                tags[r % 3] = r
+        up, mid, down = ring[_reflect(y - 1, h) % 3], ring[y % 3], ring[_reflect(y + 1, h) % 3]
+        for x in range(w):
+            gx[x] = (up[x + 2] - up[x]) + 2.0 * (mid[x + 2] - mid[x]) + (down[x + 2] - down[x])
+            gy[x] = (down[x] - up[x]) + 2.0 * (down[x + 1] - up[x + 1]) + (down[x + 2] - up[x + 2])
+            lap[x] = 2.0 * (up[x] + up[x + 2] + down[x] + down[x + 2]) - 8.0 * mid[x + 1]
+        ten = 0.0
+        mag = 0.0
+        for x in range(w):
+            q = gx[x] * gx[x] + gy[x] * gy[x]
+            ten += q
+            mag += np.sqrt(q)
+        s[TENENGRAD] += ten
+        s[MAGNITUDE] += mag
+        by = y // block
+        if by < bh:
+            for bx in range(bw):
+                e = 0.0
+                xx = 0.0
+                yy = 0.0
+                xy = 0.0
+                for x in range(block * bx, block * bx + block):
+                    e += lap[x] * lap[x]
+                    xx += gx[x] * gx[x]
+                    yy += gy[x] * gy[x]
+                    xy += gx[x] * gy[x]
+                maps[0, by, bx] += e
+                maps[1, by, bx] += xx
+                maps[2, by, bx] += yy
+                maps[3, by, bx] += xy
+    maps /= block * block
+    return s, maps
