@@ -66,8 +66,8 @@ def test_local_noise_map_matches_its_definition(shape, block):
     np.testing.assert_allclose(local_noise.frame_local_noise(grey), blockmap.map_stats(ref), rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("shape", [(37, 53), (2100, 4096)])  # the second: 8.6 M pixels, sums far over 2^31
-def test_full_pass_integer_sums_are_exact(shape):
+@pytest.mark.parametrize("shape", [(41, 57), (2100, 4096)])  # last gaps on the grid; 8.6 M pixels, sums over 2^31
+def test_full_pass_sums_of_integers_are_exact(shape):
     rng = np.random.default_rng(4)
     grey = np.full(shape, 255, np.uint8)
     grey[::7, ::3] = rng.integers(0, 256, grey[::7, ::3].shape, dtype=np.uint8)
@@ -78,10 +78,11 @@ def test_full_pass_integer_sums_are_exact(shape):
     lap = cv2.Laplacian(grey, cv2.CV_16S, ksize=3).astype(np.int64)  # OpenCV's own (exact in int16), borders reflected
     res = np.abs(g - median)
     dx, dy = np.abs(np.diff(g, axis=1)), np.abs(np.diff(g, axis=0))
-    want = {LAP_SUM: lap.sum(), LAP_SQ: (lap**2).sum(), GREY_SUM: g.sum(), GREY_SQ: (g**2).sum(),
-            MEDIAN_SQ: (res**2).sum(), STEP_X_ALL: dx.sum(), STEP_X_ON: dx[:, 7::8].sum(), STEP_Y_ALL: dy.sum(),
-            STEP_Y_ON: dy[7::8].sum()}
-    assert {k: int(s[k]) for k in want} == {k: int(v) for k, v in want.items()}
+    exact = {LAP_SUM: lap.sum(), GREY_SUM: g.sum(), STEP_X_ALL: dx.sum(), STEP_X_ON: dx[:, 7::8].sum(),
+             STEP_Y_ALL: dy.sum(), STEP_Y_ON: dy[7::8].sum()}
+    assert {k: int(s[k]) for k in exact} == {k: int(v) for k, v in exact.items()}
+    squares = {LAP_SQ: (lap**2).sum(), GREY_SQ: (g**2).sum(), MEDIAN_SQ: (res**2).sum()}  # float32 row sums
+    np.testing.assert_allclose([s[k] for k in squares], list(squares.values()), rtol=1e-6)
     np.testing.assert_array_equal(b4, _block_means(res, 4) * 16)
     np.testing.assert_array_equal(b8, _block_means(res, 8) * 64)
 
@@ -167,3 +168,20 @@ def test_frame_features_do_not_depend_on_where_the_buffers_lie():
         moved[...] = grey
         got = frame_features(moved)
         assert [n for n, a, b in zip(FRAME_NAMES, ref, got) if not (a == b or (np.isnan(a) and np.isnan(b)))] == []
+
+
+def test_small_frames_are_block_means_of_the_luma_plane_at_any_row_stride():
+    import av
+
+    from fvc.video.io import frame_to_gray
+
+    grey = _frame(240, 428, seed=9)
+    padded = np.zeros((240, 448), np.uint8)
+    padded[:, :428] = grey  # a decoder's plane: rows longer than the picture
+    ref = grey[:, :426].reshape(80, 3, 142, 3).mean(axis=(1, 3))  # factor 428 // 128 = 3, whole blocks only
+    np.testing.assert_allclose(temporal.small_grey(padded[:, :428]), ref, rtol=1e-6)
+    # a limited-range decoded frame: expanded to 0-255 after the means, as its grey image is before them
+    frame = av.VideoFrame.from_ndarray(np.repeat(grey[..., None], 3, axis=2), format="rgb24").reformat(format="yuv420p")
+    small = temporal.small_from_frame(frame)
+    np.testing.assert_allclose(small, temporal.small_grey(frame_to_gray(frame)), atol=0.6)
+    assert abs(float(small.mean()) - float(grey[:, :426].mean())) < 1.5  # the picture's levels, not 16-235

@@ -29,7 +29,7 @@ _K, _V = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
 _HF = (_K + _V) >= 8
 
 
-@compiled
+@compiled("void(uint8[:, ::1], int64, float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[:, ::1])")
 def _band(grey: np.ndarray, by: int, out: np.ndarray, rowwise: np.ndarray, gathered: np.ndarray,
           rows: np.ndarray) -> None:
     """The DCT of the blocks in band ``by`` (pixel rows 8 by .. 8 by + 7) into ``out`` (8, W), level-shifted:
@@ -109,7 +109,7 @@ def dq_from_histograms(counts: np.ndarray) -> np.ndarray:
     return np.where(hist.sum(axis=1) < 32, 0.0, out)
 
 
-@compiled
+@compiled("Tuple((float64[:, ::1], float64, float64, int64, int64[:, ::1]))(uint8[:, ::1])")
 def coefficient_stats(grey: np.ndarray) -> tuple[np.ndarray, float, float, int, np.ndarray]:
     """The block DCT of a grey uint8 frame, band by band (``_band``), reduced as it is made: (AC energy
     per coefficient [k, v], DC energy, sum of the AC energies squared, count of AC coefficients under 0.5

@@ -22,6 +22,12 @@ except ImportError as e:  # a dependency of the package: only a broken install g
 _FASTMATH = {"reassoc", "contract", "nsz"}
 
 
-def compiled(fn):
-    """``fn`` compiled to machine code: no Python objects inside, the GIL released, cached on disk."""
-    return numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy", boundscheck=False)(fn)
+def compiled(signature: str | None = None):
+    """Decorator: the function compiled to machine code (no Python objects inside, the GIL released, cached
+    on disk). With a ``signature`` it is compiled, or loaded from the cache, when its module is imported:
+    worker processes forked after that import (the stage pool's forkserver preloads the stage's module)
+    share it instead of loading it each, and an argument of another type is an error, not a new compile.
+    Without one (helpers called from compiled code), it is compiled for the types its callers pass."""
+    return numba.njit(signature, cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy",
+                      boundscheck=False) if signature else numba.njit(
+        cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy", boundscheck=False)

@@ -6,8 +6,9 @@ moments, the steps across and off the 8x8 grid, the median residual's energy
 and its 4x4 and 8x8 block sums. ``half_pass`` makes the half-size frame
 (2x2 means) and, from its 3x3 Sobel gradients and Laplacian, the gradient
 sums and the per-block structure-tensor and Laplacian-energy means. Borders
-are OpenCV's default (reflect-101), so the values are the filters' own; the
-integer ones (Laplacian, steps, residuals) are exact sums.
+are OpenCV's default (reflect-101), so the values are the filters' own; sums
+of integers (Laplacian, grey, steps, residual block sums) are exact, sums of
+their squares within 1e-7 (float32 row sums).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ TENENGRAD, MAGNITUDE = range(2)
 _G0, _G1, _G2 = (float(v) for v in cv2.getGaussianKernel(5, 1.0, cv2.CV_32F).ravel()[:3])
 
 
-@compiled
+@compiled()
 def _reflect(p, n):
     """Index ``p`` folded into [0, n) as OpenCV's BORDER_REFLECT_101 does (edge pixel not repeated)."""
     if n == 1:
@@ -36,7 +37,7 @@ def _reflect(p, n):
     return p
 
 
-@compiled
+@compiled()
 def _padded_row(src, y, pad, out):
     """Row ``y`` of uint8 ``src`` as float32 into ``out`` with ``pad`` reflected pixels on each side."""
     w = src.shape[1]
@@ -47,101 +48,97 @@ def _padded_row(src, y, pad, out):
         out[pad + w - 1 + k] = src[y, _reflect(w - 1 + k, w)]
 
 
-@compiled
+@compiled("Tuple((float64[::1], int32[:, ::1], int32[:, ::1]))(uint8[:, ::1], uint8[:, ::1])")
 def full_pass(grey, median):
     """(scalars, 4x4 and 8x8 block sums of |grey - median|) of a grey uint8 frame and its 3x3 median.
 
     Scalars, by the index constants above: sums over the frame of the Gaussian residual's 2nd and 4th
     powers, of the Laplacian and its square, of grey and its square; the sums of |horizontal step| over
     all column gaps and over those on the 8x8 grid (gap j between columns j and j + 1, j % 8 == 7), the
-    same for rows; the sum of the squared median residual.
+    same for rows; the sum of the squared median residual. Pixels are float32 (8 to a vector lane
+    where integers would take 4): each row's sums of integers are exact (under 2^24), those of squares
+    rounded to float32 (relative 1e-7); the block sums are exact.
     """
     h, w = grey.shape
     g0, g1, g2 = np.float32(_G0), np.float32(_G1), np.float32(_G2)
     s = np.zeros(11)
     b4 = np.zeros((h // 4, w // 4), np.int32)
-    ring = np.zeros((5, w), np.float32)  # horizontally filtered rows, slot r % 5 holds row r
-    tags = np.full(5, -1)
-    padded = np.empty(w + 4, np.float32)
-    blur = np.empty(w, np.float32)
+    rows = np.zeros((5, w + 4), np.float32)  # rows as float32, 2 reflected pixels each side: x + 2 is pixel x
+    smooth = np.zeros((5, w), np.float32)  # the same rows filtered horizontally by the Gaussian
+    tags = np.full(5, -1)  # slot r % 5 holds row r
+    med = np.empty(w, np.float32)
+    resid = np.zeros(w, np.float32)  # |grey - median| of the current band of 4 rows, per column
     for y in range(h):
-        # the Gaussian: horizontal pass of the five rows y - 2 .. y + 2 (reflected), then vertical
-        for j in range(5):
+        for j in range(5):  # rows y - 2 .. y + 2 (reflected): distinct slots
             r = _reflect(y - 2 + j, h)
             if tags[r % 5] != r:
-                _padded_row(grey, r, 2, padded)
-                dst = ring[r % 5]
+                p = rows[r % 5]
+                _padded_row(grey, r, 2, p)
+                dst = smooth[r % 5]
                 for x in range(w):
-                    dst[x] = g0 * (padded[x] + padded[x + 4]) + g1 * (padded[x + 1] + padded[x + 3]) + g2 * padded[x + 2]
+                    dst[x] = g0 * (p[x] + p[x + 4]) + g1 * (p[x + 1] + p[x + 3]) + g2 * p[x + 2]
                 tags[r % 5] = r
-        rm2, rm1, r0 = ring[_reflect(y - 2, h) % 5], ring[_reflect(y - 1, h) % 5], ring[y % 5]
-        rp1, rp2 = ring[_reflect(y + 1, h) % 5], ring[_reflect(y + 2, h) % 5]
+        up, mid, down = rows[_reflect(y - 1, h) % 5], rows[y % 5], rows[_reflect(y + 1, h) % 5]
+        # the Gaussian residual: the vertical pass over the five filtered rows
+        sm2, sm1, s0 = smooth[_reflect(y - 2, h) % 5], smooth[_reflect(y - 1, h) % 5], smooth[y % 5]
+        sp1, sp2 = smooth[_reflect(y + 1, h) % 5], smooth[_reflect(y + 2, h) % 5]
+        r2 = np.float32(0.0)
+        r4 = np.float32(0.0)
         for x in range(w):
-            blur[x] = g0 * (rm2[x] + rp2[x]) + g1 * (rm1[x] + rp1[x]) + g2 * r0[x]
-        g = grey[y]
-        r2 = 0.0
-        r4 = 0.0
-        for x in range(w):
-            d = np.float32(g[x]) - blur[x]
+            d = mid[x + 2] - (g0 * (sm2[x] + sp2[x]) + g1 * (sm1[x] + sp1[x]) + g2 * s0[x])
             d2 = d * d
             r2 += d2
-            r4 += np.float64(d2) * d2
+            r4 += d2 * d2
+        # the 3x3 Laplacian (OpenCV's ksize=3 aperture: 2 on the corners, -8 in the middle)
+        lsum = np.float32(0.0)
+        lsq = np.float32(0.0)
+        for x in range(w):
+            lap = np.float32(2.0) * (up[x + 1] + up[x + 3] + down[x + 1] + down[x + 3]) - np.float32(8.0) * mid[x + 2]
+            lsum += lap
+            lsq += lap * lap
+        gsum = np.float32(0.0)
+        gsq = np.float32(0.0)
+        for x in range(w):
+            gsum += mid[x + 2]
+            gsq += mid[x + 2] * mid[x + 2]
+        # the median residual: energy, and |residual| per column, summed over 4x4 blocks below
+        m = median[y]
+        for x in range(w):
+            med[x] = m[x]
+        msq = np.float32(0.0)
+        for x in range(w):
+            d = mid[x + 2] - med[x]
+            msq += d * d
+            resid[x] += abs(d)
+        # the steps to the right and downwards
+        sx = np.float32(0.0)
+        for x in range(w - 1):
+            sx += abs(mid[x + 3] - mid[x + 2])
+        sx_on = np.float32(0.0)
+        for x in range(7, w - 1, 8):
+            sx_on += abs(mid[x + 3] - mid[x + 2])
         s[GAUSS_R2] += r2
         s[GAUSS_R4] += r4
-        # the 3x3 Laplacian (OpenCV's ksize=3 aperture: 2 on the corners, -8 in the middle), in integers
-        up, down = grey[_reflect(y - 1, h)], grey[_reflect(y + 1, h)]
-        lsum = 0
-        lsq = 0
-        for x in range(1, w - 1):
-            lap = 2 * (np.int32(up[x - 1]) + up[x + 1] + down[x - 1] + down[x + 1]) - 8 * np.int32(g[x])
-            lsum += lap
-            lsq += lap * lap
-        for x in range(0, w, max(1, w - 1)):  # the border columns (0 and w - 1), reflected
-            xl, xr = _reflect(x - 1, w), _reflect(x + 1, w)
-            lap = 2 * (np.int32(up[xl]) + up[xr] + down[xl] + down[xr]) - 8 * np.int32(g[x])
-            lsum += lap
-            lsq += lap * lap
         s[LAP_SUM] += lsum
         s[LAP_SQ] += lsq
-        # grey moments and the steps to the right and downwards
-        gsum = 0
-        gsq = 0
-        for x in range(w):
-            v = np.int32(g[x])
-            gsum += v
-            gsq += v * v
         s[GREY_SUM] += gsum
         s[GREY_SQ] += gsq
-        sx = 0
-        for x in range(w - 1):
-            sx += abs(np.int32(g[x + 1]) - np.int32(g[x]))
+        s[MEDIAN_SQ] += msq
         s[STEP_X_ALL] += sx
-        sx = 0
-        for x in range(7, w - 1, 8):
-            sx += abs(np.int32(g[x + 1]) - np.int32(g[x]))
-        s[STEP_X_ON] += sx
+        s[STEP_X_ON] += sx_on
         if y + 1 < h:
-            sy = 0
+            sy = np.float32(0.0)
             for x in range(w):
-                sy += abs(np.int32(down[x]) - np.int32(g[x]))
+                sy += abs(down[x + 2] - mid[x + 2])
             s[STEP_Y_ALL] += sy
             if y % 8 == 7:
                 s[STEP_Y_ON] += sy
-        # the median residual: energy, and |residual| summed over 4x4 blocks
-        m = median[y]
-        msq = 0
-        for x in range(w):
-            d = np.int32(g[x]) - np.int32(m[x])
-            msq += d * d
-        s[MEDIAN_SQ] += msq
-        by = y // 4
-        if by < b4.shape[0]:
-            row = b4[by]
-            for bx in range(b4.shape[1]):
-                acc = 0
-                for x in range(4 * bx, 4 * bx + 4):
-                    acc += abs(np.int32(g[x]) - np.int32(m[x]))
-                row[bx] += acc
+        if y % 4 == 3:
+            if y // 4 < b4.shape[0]:
+                row = b4[y // 4]
+                for bx in range(b4.shape[1]):
+                    row[bx] = np.int32(resid[4 * bx] + resid[4 * bx + 1] + resid[4 * bx + 2] + resid[4 * bx + 3])
+            resid[:] = 0.0
     b8 = np.zeros((h // 8, w // 8), np.int32)
     for by in range(b8.shape[0]):
         for bx in range(b8.shape[1]):
@@ -150,7 +147,7 @@ def full_pass(grey, median):
     return s, b4, b8
 
 
-@compiled
+@compiled("Tuple((float64[::1], float64[:, :, ::1]))(uint8[:, ::1], int64)")
 def half_pass(grey, block):
     """(scalars, per-block means of Laplacian^2, gx^2, gy^2 and gx * gy) on the half-size frame.
 

@@ -4,13 +4,13 @@ At each sampled index the next frame is decoded too, so every pair is one
 frame apart: duplicated frames (frame-rate conforming), dropped frames and
 jumps (speed ramps, loops, splices in time) show up as pairs whose difference
 is zero or far above the video's typical motion. The difference is taken on
-a small grey copy so it stays cheap at 1080p.
+a small grey copy (block means, about 128 pixels on the long side) so it
+stays cheap at 1080p.
 """
 
 from __future__ import annotations
 
 import av
-import cv2
 import numpy as np
 
 from ..video.io import frame_to_gray, luma_plane
@@ -22,29 +22,51 @@ SMALL_SIDE = 128
 DUP_MAD = 0.3
 
 
-# uint8 -> float32 by table look-up (one array operation): as is, or expanded from limited range (16-235),
-# computed in float32 exactly as the expansion of each pixel would be
-_AS_FLOAT = np.arange(256, dtype=np.float32)
-_EXPANDED = np.clip((_AS_FLOAT - 16.0) * (255.0 / 219.0), 0.0, 255.0)
-
-
 def small_from_frame(frame: av.VideoFrame) -> np.ndarray:
-    """``small_grey`` of a decoded frame, resized straight from its luma plane (no full-size grey copy)."""
+    """``small_grey`` of a decoded frame, straight from its luma plane (no full-size grey copy)."""
     plane = luma_plane(frame)
     if plane is None:
         return small_grey(frame_to_gray(frame))
     luma, full = plane
-    # limited range: expanded after the resize (linear, so the same up to rounding)
-    return small_grey(luma, _AS_FLOAT if full else _EXPANDED)
+    # limited range: expanded after the block means (linear, so the same up to rounding)
+    return _block_means(luma, _factor(luma.shape), not full)
 
 
-def small_grey(grey: np.ndarray, table: np.ndarray = _AS_FLOAT) -> np.ndarray:
-    """The uint8 frame at ``SMALL_SIDE`` pixels on its long side (never enlarged), as float32 through ``table``."""
-    h, w = grey.shape[:2]
-    s = SMALL_SIDE / max(h, w)
-    if s < 1:
-        grey = cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    return table[grey]  # a new array: the caller may modify it
+def small_grey(grey: np.ndarray) -> np.ndarray:
+    """The grey uint8 frame reduced by the whole factor that brings its long side nearest above
+    ``SMALL_SIDE`` (never enlarged): the float32 mean of each factor x factor block, whole blocks only."""
+    return _block_means(grey, _factor(grey.shape), False)
+
+
+def _factor(shape: tuple[int, ...]) -> int:
+    return max(1, max(shape[:2]) // SMALL_SIDE)
+
+
+@compiled("float32[:, ::1](uint8[:, :], int64, boolean)")
+def _block_means(grey: np.ndarray, f: int, expand: bool) -> np.ndarray:
+    """Mean of each ``f`` x ``f`` block of ``grey`` (any row stride), float32; from limited range (16-235) to
+    0-255 when ``expand``."""
+    h, w = grey.shape[0] // f, grey.shape[1] // f
+    out = np.zeros((h, w), np.float32)
+    acc = np.empty(w * f, np.float32)  # the block row's column sums: whole integers, exact
+    scale = np.float32(1.0 / (f * f))
+    for y in range(h):
+        acc[:] = 0.0
+        for r in range(f * y, f * y + f):
+            src = grey[r]
+            for x in range(w * f):
+                acc[x] += src[x]
+        o = out[y]
+        for x in range(w):
+            t = np.float32(0.0)
+            for k in range(f * x, f * x + f):
+                t += acc[k]
+            o[x] = t * scale
+        if expand:
+            for x in range(w):
+                v = (o[x] - np.float32(16.0)) * np.float32(255.0 / 219.0)
+                o[x] = min(np.float32(255.0), max(np.float32(0.0), v))
+    return out
 
 
 def pair_temporal(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
@@ -62,7 +84,7 @@ def pairs_temporal(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     return out
 
 
-@compiled
+@compiled("void(float32[::1], float32[::1], float64[::1])")
 def _pair_stats(prev: np.ndarray, cur: np.ndarray, out: np.ndarray) -> None:
     """NAMES of one pair into ``out``, in one pass: the float32 difference's mean |d|, spread and share over
     10 grey levels, and half the L1 distance between the 32-bin histograms of [0, 256) (bin floor(v / 8))."""
