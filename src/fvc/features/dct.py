@@ -117,7 +117,7 @@ def coefficient_stats(grey: np.ndarray) -> tuple[np.ndarray, float, float, int, 
     nby, w = grey.shape[0] // 8, (grey.shape[1] // 8) * 8
     band, rowwise = np.empty((8, w), np.float32), np.empty((8, w), np.float32)
     scratch = np.empty((2, 8, w // 8), np.float32)
-    plane = np.zeros((8, w))  # energy per [k, x], folded to [k, v] at the end
+    plane = np.zeros((8, w), np.float32)  # energy per [k, x], folded to [k, v] at the end
     hist = np.zeros((2, 131), np.int64)
     dc = 0.0
     m4 = 0.0
@@ -132,15 +132,15 @@ def coefficient_stats(grey: np.ndarray) -> tuple[np.ndarray, float, float, int, 
         for k in range(8):
             row = band[k]
             acc = plane[k]
-            q = 0.0
-            z = 0
+            q = np.float32(0.0)
+            z = np.float32(0.0)
             for x in range(w):
                 e = row[x] * row[x]
                 acc[x] += e
-                q += np.float64(e) * e
-                z += e < 0.25
+                q += e * e
+                z += np.float32(1.0) if e < np.float32(0.25) else np.float32(0.0)
             m4 += q
-            small += z
+            small += int(z)
     col = np.zeros((8, 8))
     for k in range(8):
         for x in range(w):
