@@ -29,63 +29,60 @@ _K, _V = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
 _HF = (_K + _V) >= 8
 
 
-@compiled("void(uint8[:, ::1], int64, float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[:, ::1])")
-def _band(grey: np.ndarray, by: int, out: np.ndarray, rowwise: np.ndarray, gathered: np.ndarray,
-          rows: np.ndarray) -> None:
-    """The DCT of the blocks in band ``by`` (pixel rows 8 by .. 8 by + 7) into ``out`` (8, W), level-shifted:
-    ``out[k, 8 * bx + v]`` is the coefficient of vertical frequency k and horizontal frequency v of block bx.
+@compiled("void(uint8[:, ::1], int64, float32[:, :, ::1], float32[:, :, ::1], float32[:, ::1])")
+def _band(grey: np.ndarray, by: int, out: np.ndarray, rowwise: np.ndarray, gathered: np.ndarray) -> None:
+    """The DCT of the blocks in band ``by`` (pixel rows 8 by .. 8 by + 7) into ``out`` (8, 8, W / 8),
+    level-shifted: ``out[k, v, bx]`` is the coefficient of vertical frequency k and horizontal frequency v
+    of block bx.
 
-    Each pixel row's blocks are transformed together (the same 8 products over every block, so they
-    vectorise across blocks) into ``rowwise`` (8, W), then the columns, a whole row of blocks at a time;
-    ``gathered`` and ``rows`` are (8, W / 8) scratch.
+    Every product runs across the band's blocks (a vector lane per block), eight terms at a time: first
+    each pixel row's blocks (``rowwise[y, v, bx]``), then the columns; ``rowwise`` (8, 8, W / 8) and
+    ``gathered`` (8, W / 8) are scratch.
     """
-    w = out.shape[1]
-    nb = w // 8
+    nb = out.shape[2]
     for y in range(8):
         row = grey[8 * by + y]
-        for bx in range(nb):  # gathered[x, bx]: pixel x of block bx
-            for x in range(8):
-                gathered[x, bx] = row[8 * bx + x]
-        for v in range(8):  # rows[v, bx] = sum_x D[v, x] * pixel[x, bx]
-            acc = rows[v]
-            acc[:] = 0.0
-            for x in range(8):
-                dvx = _D[v, x]
-                px = gathered[x]
-                for bx in range(nb):
-                    acc[bx] += dvx * px[bx]
-        r = rowwise[y]
-        for bx in range(nb):
-            for v in range(8):
-                r[8 * bx + v] = rows[v, bx]
-    for k in range(8):  # the columns: out[k] = sum_y D[k, y] * rowwise[y]
-        o = out[k]
-        o[:] = 0.0
-        for y in range(8):
-            dky = _D[k, y]
-            r = rowwise[y]
-            for x in range(w):
-                o[x] += dky * r[x]
+        for x in range(8):  # gathered[x, bx]: pixel x of block bx
+            g = gathered[x]
+            for bx in range(nb):
+                g[bx] = row[8 * bx + x]
+        p0, p1, p2, p3, p4, p5, p6, p7 = (gathered[0], gathered[1], gathered[2], gathered[3], gathered[4],
+                                          gathered[5], gathered[6], gathered[7])
+        for v in range(8):
+            d0, d1, d2, d3, d4, d5, d6, d7 = _D[v, 0], _D[v, 1], _D[v, 2], _D[v, 3], _D[v, 4], _D[v, 5], _D[v, 6], _D[v, 7]
+            o = rowwise[y, v]
+            for bx in range(nb):
+                o[bx] = (d0 * p0[bx] + d1 * p1[bx] + d2 * p2[bx] + d3 * p3[bx]
+                         + d4 * p4[bx] + d5 * p5[bx] + d6 * p6[bx] + d7 * p7[bx])
+    for k in range(8):
+        d0, d1, d2, d3, d4, d5, d6, d7 = _D[k, 0], _D[k, 1], _D[k, 2], _D[k, 3], _D[k, 4], _D[k, 5], _D[k, 6], _D[k, 7]
+        for v in range(8):
+            o = out[k, v]
+            r0, r1, r2, r3, r4, r5, r6, r7 = (rowwise[0, v], rowwise[1, v], rowwise[2, v], rowwise[3, v],
+                                              rowwise[4, v], rowwise[5, v], rowwise[6, v], rowwise[7, v])
+            for bx in range(nb):
+                o[bx] = (d0 * r0[bx] + d1 * r1[bx] + d2 * r2[bx] + d3 * r3[bx]
+                         + d4 * r4[bx] + d5 * r5[bx] + d6 * r6[bx] + d7 * r7[bx])
+    dc = out[0, 0]
     for bx in range(nb):
-        out[0, 8 * bx] -= 1024.0  # the JPEG level shift (-128 a pixel) only moves the DC term: 8 * 128
+        dc[bx] -= 1024.0  # the JPEG level shift (-128 a pixel) only moves the DC term: 8 * 128
 
 
 def coefficient_planes(frame: np.ndarray | FrameMaps) -> np.ndarray:
     """DCT of every 8x8 block (frame cropped to a multiple of 8), level-shifted as JPEG does: shape
-    (H/8, 8, W), ``c[by, k, 8 * bx + v]`` the coefficient (k, v) of block (by, bx)."""
+    (H/8, 8, 8, W/8), ``c[by, k, v, bx]`` the coefficient (k, v) of block (by, bx)."""
     grey = maps_of(frame).grey
-    h, w = grey.shape[0] // 8, (grey.shape[1] // 8) * 8
-    out = np.empty((h, 8, w), np.float32)
-    rowwise, scratch = np.empty((8, w), np.float32), np.empty((2, 8, w // 8), np.float32)
+    h, nb = grey.shape[0] // 8, grey.shape[1] // 8
+    out = np.empty((h, 8, 8, nb), np.float32)
+    rowwise, gathered = np.empty((8, 8, nb), np.float32), np.empty((8, nb), np.float32)
     for by in range(h):
-        _band(grey, by, out[by], rowwise, scratch[0], scratch[1])
+        _band(grey, by, out[by], rowwise, gathered)
     return out
 
 
 def block_dct(grey: np.ndarray) -> np.ndarray:
     """DCT of every 8x8 block of the frame: shape (N, 8, 8), [u, v] as ``cv2.dct`` of the block."""
-    c = coefficient_planes(grey)
-    return c.reshape(c.shape[0], 8, -1, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
+    return coefficient_planes(grey).transpose(0, 3, 1, 2).reshape(-1, 8, 8)
 
 
 def dq_periodicities(coefs: np.ndarray) -> np.ndarray:
@@ -114,37 +111,35 @@ def coefficient_stats(grey: np.ndarray) -> tuple[np.ndarray, float, float, int, 
     """The block DCT of a grey uint8 frame, band by band (``_band``), reduced as it is made: (AC energy
     per coefficient [k, v], DC energy, sum of the AC energies squared, count of AC coefficients under 0.5
     in magnitude, counts of the rounded (1, 0) and (0, 1) coefficients from -65 to 65, clipped there)."""
-    nby, w = grey.shape[0] // 8, (grey.shape[1] // 8) * 8
-    band, rowwise = np.empty((8, w), np.float32), np.empty((8, w), np.float32)
-    scratch = np.empty((2, 8, w // 8), np.float32)
-    plane = np.zeros((8, w), np.float32)  # energy per [k, x], folded to [k, v] at the end
+    nby, nb = grey.shape[0] // 8, grey.shape[1] // 8
+    band, rowwise = np.empty((8, 8, nb), np.float32), np.empty((8, 8, nb), np.float32)
+    gathered = np.empty((8, nb), np.float32)
+    col = np.zeros((8, 8))
     hist = np.zeros((2, 131), np.int64)
     dc = 0.0
     m4 = 0.0
-    small = -nby * (w // 8)  # the zeroed DC terms are counted below: start below by their number
+    small = -nby * nb  # the zeroed DC terms are counted below: start below by their number
     for by in range(nby):
-        _band(grey, by, band, rowwise, scratch[0], scratch[1])
-        for x in range(0, w, 8):
-            hist[0, int(min(65.0, max(-65.0, np.rint(band[1, x])))) + 65] += 1
-            hist[1, int(min(65.0, max(-65.0, np.rint(band[0, x + 1])))) + 65] += 1
-            dc += band[0, x] * band[0, x]
-            band[0, x] = 0.0  # the DC energy apart: it would swamp the AC moments
+        _band(grey, by, band, rowwise, gathered)
+        for bx in range(nb):
+            hist[0, int(min(65.0, max(-65.0, np.rint(band[1, 0, bx])))) + 65] += 1
+            hist[1, int(min(65.0, max(-65.0, np.rint(band[0, 1, bx])))) + 65] += 1
+            dc += band[0, 0, bx] * band[0, 0, bx]
+            band[0, 0, bx] = 0.0  # the DC energy apart: it would swamp the AC moments
         for k in range(8):
-            row = band[k]
-            acc = plane[k]
-            q = np.float32(0.0)
-            z = np.float32(0.0)
-            for x in range(w):
-                e = row[x] * row[x]
-                acc[x] += e
-                q += e * e
-                z += np.float32(1.0) if e < np.float32(0.25) else np.float32(0.0)
-            m4 += q
-            small += int(z)
-    col = np.zeros((8, 8))
-    for k in range(8):
-        for x in range(w):
-            col[k, x % 8] += plane[k, x]
+            for v in range(8):
+                c = band[k, v]
+                e_sum = np.float32(0.0)
+                q = np.float32(0.0)
+                z = np.float32(0.0)
+                for bx in range(nb):
+                    e = c[bx] * c[bx]
+                    e_sum += e
+                    q += e * e
+                    z += np.float32(1.0) if e < np.float32(0.25) else np.float32(0.0)
+                col[k, v] += e_sum
+                m4 += q
+                small += int(z)
     return col, dc, m4, small, hist
 
 
