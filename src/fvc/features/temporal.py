@@ -34,7 +34,8 @@ def small_from_frame(frame: av.VideoFrame) -> np.ndarray:
 
 def small_grey(grey: np.ndarray) -> np.ndarray:
     """The grey uint8 frame reduced by the whole factor that brings its long side nearest above
-    ``SMALL_SIDE`` (never enlarged): the float32 mean of each factor x factor block, whole blocks only."""
+    ``SMALL_SIDE`` (never enlarged): the mean of each factor x factor block (whole blocks only) rounded to
+    a grey level, as float32."""
     return _block_means(grey, _factor(grey.shape), False)
 
 
@@ -44,8 +45,8 @@ def _factor(shape: tuple[int, ...]) -> int:
 
 @compiled("float32[:, ::1](uint8[:, :], int64, boolean)")
 def _block_means(grey: np.ndarray, f: int, expand: bool) -> np.ndarray:
-    """Mean of each ``f`` x ``f`` block of ``grey`` (any row stride), float32; from limited range (16-235) to
-    0-255 when ``expand``."""
+    """Mean of each ``f`` x ``f`` block of ``grey`` (any row stride) rounded to a grey level, float32; from
+    limited range (16-235) to 0-255 when ``expand``."""
     h, w = grey.shape[0] // f, grey.shape[1] // f
     out = np.zeros((h, w), np.float32)
     acc = np.empty(w * f, np.float32)  # the block row's column sums: whole integers, exact
@@ -61,7 +62,7 @@ def _block_means(grey: np.ndarray, f: int, expand: bool) -> np.ndarray:
             t = np.float32(0.0)
             for k in range(f * x, f * x + f):
                 t += acc[k]
-            o[x] = t * scale
+            o[x] = np.floor(t * scale + np.float32(0.5))  # a grey level, as an area resize to uint8 rounds
         if expand:
             for x in range(w):
                 v = (o[x] - np.float32(16.0)) * np.float32(255.0 / 219.0)
