@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .jit import compiled
+
 STATS = ("spread", "outlier_share", "autocorr", "low_tail")
 OUTLIER_MADS = 3.5
 
@@ -25,29 +27,34 @@ def map_stats(m: np.ndarray) -> np.ndarray:
     """(robust spread, outlier share, Moran's I, low tail) of a 2-D log map; NaN when it has under 2x2 blocks."""
     if m.ndim != 2 or m.shape[0] < 2 or m.shape[1] < 2:
         return np.full(len(STATS), np.nan)
-    m = m.astype(np.float64)
-    v = np.sort(m, axis=None)
-    q2, q25, med, q75 = _quantiles(v, (0.02, 0.25, 0.5, 0.75))
+    return _map_stats(np.ascontiguousarray(m, dtype=np.float64))
+
+
+@compiled("float64(float64[::1], float64)")
+def _quantile(v: np.ndarray, q: float) -> float:
+    """Quantile ``q`` of sorted ``v`` with linear interpolation (``np.percentile``'s default)."""
+    pos = q * (v.size - 1)
+    lo = int(pos)
+    hi = min(lo + 1, v.size - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+@compiled("float64[::1](float64[:, ::1])")
+def _map_stats(m: np.ndarray) -> np.ndarray:
+    v = np.sort(m.ravel())
+    q2, q25, med, q75 = _quantile(v, 0.02), _quantile(v, 0.25), _quantile(v, 0.5), _quantile(v, 0.75)
     dev = np.abs(m - med)
-    mad = 1.4826 * float(_quantiles(np.sort(dev, axis=None), (0.5,))[0])
-    low = float(np.exp(q2 - med))
-    spread = (q75 - q25) / 1.349
-    outliers = float(np.count_nonzero(dev > OUTLIER_MADS * mad + 1e-3)) / m.size
+    mad = 1.4826 * np.median(dev)
+    out = np.empty(4)
+    out[0] = (q75 - q25) / 1.349  # spread
+    out[1] = np.count_nonzero(dev > OUTLIER_MADS * mad + 1e-3) / m.size  # outlier share
+    out[3] = np.exp(q2 - med)  # low tail
     z = m - m.mean()
-    var = float(np.dot(z.ravel(), z.ravel())) / z.size
+    var = np.sum(z * z) / z.size
     if var < 1e-12:
-        return np.array([spread, outliers, 0.0, low])
-    pairs = np.vdot(z[:, 1:], z[:, :-1]) + np.vdot(z[1:, :], z[:-1, :])
+        out[2] = 0.0
+        return out
+    pairs = np.sum(z[:, 1:] * z[:, :-1]) + np.sum(z[1:, :] * z[:-1, :])
     n_pairs = z[:, 1:].size + z[1:, :].size
-    return np.array([spread, outliers, float(pairs / n_pairs / var), low])
-
-
-def _quantiles(v: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """Quantiles of sorted ``v`` with linear interpolation (``np.percentile``'s default), without its overhead."""
-    out = []
-    for q in qs:
-        pos = q * (v.size - 1)
-        lo = int(pos)
-        hi = min(lo + 1, v.size - 1)
-        out.append(float(v[lo] + (v[hi] - v[lo]) * (pos - lo)))
+    out[2] = pairs / n_pairs / var  # Moran's I on 4-neighbours
     return out
