@@ -24,8 +24,6 @@ import hashlib
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,6 +35,7 @@ from fvc.predict import Predictor
 from fvc.tracking.model_registry import resolve_model_ref
 from fvc.video.encode import Encoder
 from fvc.workspace import Workspace
+from in_turn import in_turn  # benchmarks/ is on the path of a script run from it
 
 
 def write_clip(path: Path, seconds: float, height: int, fps: int = 30, seed: int = 0) -> Path:
@@ -106,21 +105,15 @@ def explain_once(ws: Path, model: str, clip: Path, out: Path, runs: int) -> dict
 
 def against(args: argparse.Namespace, clip: Path, tmp: Path) -> None:
     """Interleaved child processes: the other checkout's code, then this one's, ``--repeat`` times."""
-    here = str(Path(__file__).resolve().parents[1] / "src")
-    sides = {"before": str(Path(args.against).resolve()), "after": here}
-    times: dict[str, list[tuple[float, float]]] = {k: [] for k in sides}
+    times: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
     docs: dict[str, dict] = {}
-    for r in range(args.repeat):
-        for label, src in sides.items():
-            result = tmp / f"{label}{r}.json"
-            env = dict(os.environ, PYTHONPATH=src)
-            subprocess.run([sys.executable, __file__, "-w", args.workspace, "--model", args.model, "--child", str(clip),
-                            "--child-out", str(result)], check=True, env=env)
-            got = json.loads(result.read_text())
-            times[label].append((got["wall"], got["cpu"]))
-            docs[label] = got["doc"] | {"png_sha256": got["pngs"]}
-            print(f"round {r + 1} {label}: wall {got['wall']:.2f} s, CPU {got['cpu']:.2f} s "
-                  f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+    argv = ["-w", args.workspace, "--model", args.model, "--child", str(clip)]
+    for r, label, got in in_turn(__file__, lambda out: argv + ["--child-out", str(out)], args.against, args.repeat,
+                                 tmp):
+        times[label].append((got["wall"], got["cpu"]))
+        docs[label] = got["doc"] | {"png_sha256": got["pngs"]}
+        print(f"round {r + 1} {label}: wall {got['wall']:.2f} s, CPU {got['cpu']:.2f} s "
+              f"(load average {os.getloadavg()[0]:.1f})", flush=True)
     med = {k: (float(np.median([w for w, _ in v])), float(np.median([c for _, c in v]))) for k, v in times.items()}
     for k, (w, c) in med.items():
         print(f"{k}: median wall {w:.2f} s, median CPU {c:.2f} s")

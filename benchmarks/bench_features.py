@@ -55,6 +55,7 @@ from fvc.features.reader import decoder_threading, open_read, plan_read, probe_s
 from fvc.video.encode import Encoder
 from fvc.video.io import frame_to_gray, sample_indices
 from fvc.workspace import Workspace
+from in_turn import in_turn  # benchmarks/ is on the path of a script run from it
 
 FVC = str(Path(sys.executable).with_name("fvc"))
 PER_SAMPLED = tuple(name for name, _, _ in FAMILIES) + ("motion", "temporal", "to_grey")
@@ -222,23 +223,19 @@ def against(args: argparse.Namespace, work: Path) -> None:
     """This checkout and ``args.against`` (another checkout's src, with the APIs of this one's), each in its own
     child process, one after the other for ``--rounds`` rounds: on a shared machine only ratios taken in turn
     compare."""
-    here = str(Path(__file__).resolve().parents[1] / "src")
-    sides = {"before": str(Path(args.against).resolve()), "after": here}
     if args.demo_videos:  # the corpora once, here, before either side is timed
         demo_corpus(work, args.demo_videos)
     if args.hd_videos:
         hd_corpus(work, args.hd_videos)
-    got: dict[str, list[dict]] = {k: [] for k in sides}
-    for r in range(args.rounds):
-        for label, src in sides.items():
-            out = work / f"against-{label}-{r}.json"
-            subprocess.run([sys.executable, __file__, "--work", str(work), "--demo-videos", str(args.demo_videos),
-                            "--hd-videos", str(args.hd_videos), "--repeat", str(args.repeat), "--child-json", str(out)],
-                           check=True, env=dict(os.environ, PYTHONPATH=src), stdout=subprocess.DEVNULL)
-            got[label].append(json.loads(out.read_text()))
-            print(f"round {r + 1} {label}: " + "; ".join(f"{c} {v['cpu_ratio']:.2f}x CPU, {v['wall_ratio']:.2f}x wall"
-                                                        for c, v in got[label][-1].items())
-                  + f" (load average {os.getloadavg()[0]:.1f})", flush=True)
+    got: dict[str, list[dict]] = {"before": [], "after": []}
+    argv = ["--work", str(work), "--demo-videos", str(args.demo_videos), "--hd-videos", str(args.hd_videos),
+            "--repeat", str(args.repeat)]
+    for r, label, result in in_turn(__file__, lambda out: argv + ["--child-json", str(out)], args.against,
+                                    args.rounds, work, quiet=True):
+        got[label].append(result)
+        print(f"round {r + 1} {label}: " + "; ".join(f"{c} {v['cpu_ratio']:.2f}x CPU, {v['wall_ratio']:.2f}x wall"
+                                                    for c, v in result.items())
+              + f" (load average {os.getloadavg()[0]:.1f})", flush=True)
     for corpus in got["after"][0]:
         med = {k: {m: float(np.median([g[corpus][m] for g in v])) for m in got["after"][0][corpus]}
                for k, v in got.items()}

@@ -2,8 +2,8 @@
 
 The families read the same median residual, Laplacian, grey moments,
 half-size frame and its gradients; the two compiled passes (``passes``)
-derive all of them in two walks over the frame, integer sums exact, the
-gradients at a quarter of the pixels. That is most of what keeps the
+derive all of them in two walks over the frame, the gradients at a quarter
+of the pixels. That is most of what keeps the
 sampled-frame work small next to decoding.
 """
 
@@ -23,10 +23,6 @@ class FrameMaps:
 
     def __init__(self, grey: np.ndarray):
         self.grey = np.ascontiguousarray(grey)
-
-    @cached_property
-    def g(self) -> np.ndarray:
-        return self.grey.astype(np.float32)
 
     @cached_property
     def pixels(self) -> int:
@@ -59,7 +55,7 @@ class FrameMaps:
 
     @cached_property
     def laplacian_var(self) -> float:
-        """Variance of the 3x3 Laplacian (from its exact integer sums)."""
+        """Variance of the 3x3 Laplacian (from its sum and its sum of squares)."""
         return max(0.0, self.mean_of(passes.LAP_SQ) - self.mean_of(passes.LAP_SUM) ** 2)
 
     @cached_property
