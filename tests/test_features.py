@@ -5,7 +5,8 @@ import pytest
 from fvc.config import FvcConfig
 from fvc.data.index import build_index
 from fvc.features import blocking, codec, dct, noise, sharpness, temporal
-from fvc.features.extract import feature_columns, feature_names, video_features
+from fvc.features.columns import feature_columns
+from fvc.features.extract import feature_names, video_features
 from fvc.features.stage import run_features
 from fvc.video.encode import Encoder
 from fvc.workspace import Workspace

@@ -23,7 +23,8 @@ from sklearn.pipeline import Pipeline
 from test_predict import card_for
 
 from fvc.errors import InputError
-from fvc.features.extract import feature_columns, video_features
+from fvc.features.columns import feature_columns
+from fvc.features.extract import video_features
 from fvc.models import get_model
 from fvc.models.saved import (ENSEMBLE_MEMBERS, EmbeddingModel, EnsembleModel, FeatureModel, save_embedding_model,
                               save_ensemble_model, save_feature_model)

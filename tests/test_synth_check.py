@@ -52,7 +52,8 @@ def test_no_scene_region_is_shared_between_cascades(corpus):
 def test_stage2_features_learn_the_corpus_and_content_does_not(tmp_path):
     """The real stage-2 extractor on a generated corpus: grouped CV separates fake from real, content cannot."""
     from fvc.config import FeaturesConfig
-    from fvc.features.extract import feature_columns, video_features
+    from fvc.features.columns import feature_columns
+    from fvc.features.extract import video_features
 
     m = labelled(build_corpus(tmp_path, n_videos=96, seed=5, password="pw", keep_videos=True, max_height=240,
                               max_duration=4.0, workers=2))

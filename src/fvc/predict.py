@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import FvcError, InputError
-from .features.extract import feature_columns, video_features
+from .features.columns import feature_columns
+from .features.extract import video_features
 from .models import get_model
 from .models.catalog import FAMILIES
 from .models.saved import ENSEMBLE_MEMBERS, MODEL_FILES, load_model

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..config import stable_hash
 from ..errors import InputError
-from ..features.extract import FEATURE_PREFIXES
+from ..features.columns import FEATURE_PREFIXES
 from ..models import get_model
 from ..training.events import CompositeObserver
 from ..workspace import Workspace

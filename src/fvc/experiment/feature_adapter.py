@@ -17,7 +17,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ..errors import InputError
-from ..features.extract import feature_columns
+from ..features.columns import feature_columns
 from ..models import ModelEntry
 from ..models.saved import FeatureModel, ModelCard, save_feature_model
 from ..training.events import TrainObserver

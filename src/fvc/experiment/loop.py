@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..config import FvcConfig, stable_hash
 from ..errors import InputError
-from ..features.extract import feature_columns
+from ..features.columns import feature_columns
 from ..models import ModelEntry, get_model
 from ..models.saved import ModelCard
 from ..models.training_summary import summarize

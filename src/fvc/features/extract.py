@@ -37,8 +37,6 @@ from . import (blocking, codec, dct, discontinuity, gop, local_noise, local_text
 from .maps import FrameMaps
 from .reader import ReadPlan, StreamRead, open_read, plan_read
 
-# Bump when a feature's definition changes: part of the stage config hash.
-FEATURE_VERSION = 7
 # Per-frame families on the sampled frames: (name, NAMES, function of the frame's shared maps).
 FAMILIES: tuple[tuple[str, tuple[str, ...], Callable[[np.ndarray], np.ndarray]], ...] = (
     ("noise", noise.NAMES, noise.frame_noise),
@@ -56,8 +54,6 @@ BATCH_PIXELS = 8_000_000
 FRAME_NAMES = tuple(n for _, names, _ in FAMILIES for n in names)
 _DCT_COLUMNS = slice(len(noise.NAMES), len(noise.NAMES) + len(dct.NAMES))  # frame_dct's part of a frame row
 AGGREGATES = ("mean", "std", "min", "max")
-FEATURE_PREFIXES = ("noise_", "dct_", "sharp_", "block_", "temporal_", "codec_", "lnoise_", "ltex_", "tdisc_", "mv_",
-                    "gop_")
 
 
 class Timings(dict):
@@ -286,8 +282,3 @@ def feature_names() -> list[str]:
     names += list(temporal.VIDEO_NAMES) + list(discontinuity.NAMES)
     names += [f"{n}_{a}" for n in motion.NAMES for a in AGGREGATES] + list(motion.VIDEO_NAMES)
     return names + list(gop.NAMES) + list(codec.NAMES)
-
-
-def feature_columns(columns) -> list[str]:
-    """The feature columns of a features table (by prefix, plus the scale flags)."""
-    return [c for c in columns if c.startswith(FEATURE_PREFIXES) or c in ("is_upscaled", "is_downscaled")]

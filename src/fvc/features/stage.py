@@ -22,7 +22,8 @@ from ..config import FvcConfig
 from ..errors import InputError, VideoError
 from ..stages import KEY_COLUMN, Stage, StageSummary, clear_stage, run_stage
 from ..workspace import Workspace
-from .extract import FEATURE_VERSION, feature_names, video_features
+from .columns import FEATURE_VERSION
+from .extract import feature_names, video_features
 
 META = ["video_id", "source_video_id", "label"]
 SCALE_FLAGS = ["is_upscaled", "is_downscaled"]

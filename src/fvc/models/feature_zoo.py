@@ -12,7 +12,7 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from ..errors import MissingDependencyError
-from ..features.extract import FEATURE_VERSION
+from ..features.columns import FEATURE_VERSION
 from ..training.preprocess import build_pipeline
 from .catalog import DataConfig, ModelEntry, register_model
 
