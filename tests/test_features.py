@@ -156,3 +156,15 @@ def test_duplicated_frames_show_in_temporal_dup_fraction(tmp_path):
     fd = video_features(dup, fcfg)
     fs = video_features(smooth, fcfg)
     assert fd["temporal_dup_frac"] >= 0.3 and fs["temporal_dup_frac"] == 0.0
+
+
+def test_missing_numba_is_an_error_that_says_how_to_get_it(monkeypatch):
+    import importlib
+    import sys
+
+    from fvc.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
+    monkeypatch.delitem(sys.modules, "fvc.features.jit")
+    with pytest.raises(MissingDependencyError, match=r"numba.*pip install"):
+        importlib.import_module("fvc.features.jit")

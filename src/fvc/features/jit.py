@@ -12,10 +12,13 @@ afterwards.
 
 from __future__ import annotations
 
+from ..errors import MissingDependencyError
+
 try:
     import numba
-except ImportError as e:  # a dependency of the package: only a broken install gets here
-    raise ImportError("the feature passes need numba: pip install 'numba>=0.60' (or reinstall fvc-detect)") from e
+except ImportError as e:  # a core dependency: only a broken install gets here
+    raise MissingDependencyError("the feature passes need numba, a core dependency: reinstall with pip install -e . "
+                                 "(or pip install 'numba>=0.60')") from e
 
 # reassociation and contraction let LLVM vectorise the float sums (each a fixed order for a given CPU, so a
 # frame's values do not depend on where its buffers lie); no assumption about NaN or infinity
