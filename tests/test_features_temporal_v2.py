@@ -152,18 +152,21 @@ def _frame_motion_reference(mv, width, height):
     return [mean_mag, disp, outlier, rough, min(1.0, area.sum() / (width * height))]
 
 
-def test_motion_of_a_batch_is_each_frames_own():
+def test_frame_motion_matches_its_definition():
     rng = np.random.default_rng(3)
-    frames = []
     for n in (1, 2, 7, 16, 31):  # odd and even counts: the median of an even count is the mean of the middle two
         ys, xs = rng.integers(0, 64, n), rng.integers(0, 96, n)
-        frames.append(_mv(rng.integers(-40, 40, n) / 4, rng.integers(-40, 40, n) / 4, xs, ys))
-    batch = motion.frames_motion(frames, 96, 64)
-    ref = np.array([_frame_motion_reference(f, 96, 64) for f in frames])
-    np.testing.assert_allclose(batch, ref, rtol=1e-6)
-    # a frame's row does not depend on the frames batched with it
-    np.testing.assert_array_equal(motion.frames_motion(frames[2:4], 96, 64), batch[2:4])
-    np.testing.assert_array_equal(motion.frame_motion(frames[4], 96, 64), batch[4])
+        mv = _mv(rng.integers(-40, 40, n) / 4, rng.integers(-40, 40, n) / 4, xs, ys)
+        np.testing.assert_allclose(motion.frame_motion(mv, 96, 64), _frame_motion_reference(mv, 96, 64), rtol=1e-9)
+    # outlying: farther than max(2, 3 x the dispersion) from the dominant motion. Here the median vector is 0 and
+    # the dispersion 1, so 2.5 is not outlying and 3.5 is (1 of 15 equal areas); with no spread the 2-pixel floor
+    # decides, and a vector exactly 2 pixels off is not outlying
+    vx = np.array([-1.0, 1.0] * 6 + [0.0, 2.5, -3.5])
+    got = dict(zip(motion.NAMES, motion.frame_motion(_mv(vx, np.zeros(15), np.arange(15) * 6, np.zeros(15)), 96, 64)))
+    assert (got["mv_dispersion"], got["mv_outlier_area"]) == (1.0, pytest.approx(1 / 15))
+    vx = np.array([0.0] * 10 + [2.0, 2.5, 1.5, 6.0])
+    got = dict(zip(motion.NAMES, motion.frame_motion(_mv(vx, np.zeros(14), np.arange(14) * 6, np.zeros(14)), 96, 64)))
+    assert (got["mv_dispersion"], got["mv_outlier_area"]) == (0.0, pytest.approx(2 / 14))
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 1000])

@@ -15,7 +15,6 @@ not grow with video length.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -49,7 +48,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...], Callable[[np.ndarray], np.ndarray]],
 # Wanted frames (sampled, their successors, extra keyframes) are held until this many pixels wait (8 frames
 # at 720p, 4 at 1080p: 12 MB of decoded YUV): between two sampled frames the decoder works through many others
 # and evicts the caches, so analysing frames one at a time starts every map and every array operation cold;
-# a batch reuses warm buffers, and the motion statistics of a batch are one set of array operations.
+# a batch reuses warm buffers.
 BATCH_PIXELS = 8_000_000
 FRAME_NAMES = tuple(n for _, names, _ in FAMILIES for n in names)
 _DCT_COLUMNS = slice(len(noise.NAMES), len(noise.NAMES) + len(dct.NAMES))  # frame_dct's part of a frame row
@@ -213,14 +212,10 @@ def _read_frames(read: StreamRead, plan: ReadPlan, sampled: set[int], keyframes:
             res.pairs.update(zip(firsts, temporal.pairs_temporal(batch)))
         if res.with_mvs:
             with t.measure("motion"):
-                vectors = []  # (index, vectors, width, height) of the held sampled frames that have any
                 for i, frame in held:
                     mv = motion.frame_vectors(frame) if i in sampled else None
                     if mv is not None:
-                        vectors.append((i, mv, frame.width, frame.height))
-                for (w, h), group in itertools.groupby(vectors, key=lambda v: v[2:]):  # runs of one frame size
-                    group = list(group)
-                    res.motion.update(zip([v[0] for v in group], motion.frames_motion([v[1] for v in group], w, h)))
+                        res.motion[i] = motion.frame_motion(mv, frame.width, frame.height)
         for i, frame in held:
             if i in sampled or i in keyframes:
                 with t.measure("to_grey"):

@@ -14,6 +14,8 @@ import av
 import numpy as np
 from av.sidedata.sidedata import SideDataContainer
 
+from .jit import compiled
+
 NAMES = ("mv_mag", "mv_dispersion", "mv_outlier_area", "mv_roughness", "mv_coverage")
 VIDEO_NAMES = ("mv_available",)
 CODECS = ("h264", "mpeg4", "mpeg2video", "mpeg1video", "h263")
@@ -33,55 +35,62 @@ def frame_vectors(frame: av.VideoFrame) -> np.ndarray | None:
 
 
 def frame_motion(mv: np.ndarray, width: int, height: int) -> np.ndarray:
-    """NAMES statistics of one frame's forward vectors."""
-    return frames_motion([mv], width, height)[0]
+    """NAMES statistics of one frame's forward vectors (at least one)."""
+    if mv.size == 0:
+        raise ValueError("a frame needs at least one motion vector")
+    # the fields as FFmpeg's AVMotionVector types them (no copy when they are)
+    return _frame_stats(*(np.asarray(mv[name], dtype) for name, dtype in _FIELDS), width, height)
 
 
-def frames_motion(mvs: list[np.ndarray], width: int, height: int) -> np.ndarray:
-    """NAMES statistics of each frame's forward vectors (frames of one size), one row per frame.
+_FIELDS = (("motion_x", np.int32), ("motion_y", np.int32), ("motion_scale", np.uint16), ("w", np.uint8),
+           ("h", np.uint8), ("dst_x", np.int16), ("dst_y", np.int16))
 
-    All frames at once: a few dozen array operations per batch instead of per frame, each frame's
-    values independent of the others in the batch (per-frame segments, medians by a sort per segment).
-    """
-    sizes = np.array([m.size for m in mvs])
-    if not len(mvs) or (sizes == 0).any():
-        raise ValueError("every frame needs at least one motion vector")
-    mv = np.concatenate(mvs)
-    seg = np.repeat(np.arange(len(mvs)), sizes)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    scale = np.maximum(mv["motion_scale"], 1).astype(np.float32)
-    vx = mv["motion_x"] / scale
-    vy = mv["motion_y"] / scale
-    area = mv["w"].astype(np.float32) * mv["h"]
-    total = np.add.reduceat(area, starts).astype(np.float64)  # whole pixel counts: exact in float32
-    mean_mag = np.add.reduceat(np.hypot(vx, vy) * area, starts) / total  # area-weighted
-    dev = np.hypot(vx - _segment_median(vx, seg, starts, sizes)[seg], vy - _segment_median(vy, seg, starts, sizes)[seg])
-    dispersion = _segment_median(dev, seg, starts, sizes)
-    outlier = np.bincount(seg, weights=np.where(dev > np.maximum(2.0, 3.0 * dispersion)[seg], area, 0.0),
-                          minlength=len(mvs)) / total
+
+@compiled("float64[::1](int32[:], int32[:], uint16[:], uint8[:], uint8[:], int16[:], int16[:], int64, int64)")
+def _frame_stats(mx, my, scale, bw, bh, dst_x, dst_y, width, height):
+    """NAMES of one frame's vectors (the fields of its side data, in one pass each)."""
+    n = mx.size
+    vx, vy, area = np.empty(n), np.empty(n), np.empty(n)
+    total = 0.0
+    weighted = 0.0
+    for i in range(n):
+        s = max(1.0, np.float64(scale[i]))
+        vx[i], vy[i] = mx[i] / s, my[i] / s
+        area[i] = np.float64(bw[i]) * bh[i]
+        total += area[i]
+        weighted += np.hypot(vx[i], vy[i]) * area[i]  # area-weighted magnitude
+    mean_mag = weighted / total
+    cx, cy = np.median(vx), np.median(vy)  # the dominant (camera) motion
+    dev = np.empty(n)
+    for i in range(n):
+        dev[i] = np.hypot(vx[i] - cx, vy[i] - cy)
+    dispersion = np.median(dev)
+    far = max(2.0, 3.0 * dispersion)
+    outlying = 0.0
+    for i in range(n):
+        if dev[i] > far:
+            outlying += area[i]
+    # roughness: mean length of the vector difference between 4-neighbouring grid cells that both hold a vector
+    # (the last vector written into a cell wins)
     gh, gw = max(1, height // GRID + 1), max(1, width // GRID + 1)
-    cell = np.clip(mv["dst_y"] // GRID, 0, gh - 1) * gw + np.clip(mv["dst_x"] // GRID, 0, gw - 1) + seg * (gh * gw)
-    gx = np.full(len(mvs) * gh * gw, np.nan, np.float32)
-    gy = np.full(len(mvs) * gh * gw, np.nan, np.float32)
-    gx[cell], gy[cell] = vx, vy  # the last vector written into a cell wins, as one assignment of pairs did
-    gx, gy = gx.reshape(-1, gh, gw), gy.reshape(-1, gh, gw)
-    # roughness: mean length of the vector difference between 4-neighbouring cells that both hold a vector
-    steps = np.concatenate([np.hypot(gx[:, :, 1:] - gx[:, :, :-1], gy[:, :, 1:] - gy[:, :, :-1]).reshape(len(mvs), -1),
-                            np.hypot(gx[:, 1:] - gx[:, :-1], gy[:, 1:] - gy[:, :-1]).reshape(len(mvs), -1)], axis=1)
-    held = ~np.isnan(steps)
-    n_steps = held.sum(axis=1)
-    step_sum = np.where(held, steps, 0.0).sum(axis=1, dtype=np.float64)
-    rough = np.divide(step_sum / np.maximum(n_steps, 1), mean_mag + 1.0, out=np.full(len(mvs), np.nan),
-                      where=n_steps > 0)
-    coverage = np.minimum(1.0, total / max(1.0, float(width * height)))
-    return np.column_stack([mean_mag, dispersion, outlier, rough, coverage])
-
-
-def _segment_median(v: np.ndarray, seg: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Median of ``v`` within each segment (``np.median``'s definition: the mean of the two middle values
-    of an even count), from one row-wise sort of the segments padded to a common length with +inf."""
-    rows = np.full((len(sizes), int(sizes.max())), np.inf)
-    rows[seg, np.arange(v.size) - starts[seg]] = v
-    rows.sort(axis=1)
-    k = np.arange(len(sizes))
-    return (rows[k, (sizes - 1) // 2] + rows[k, sizes // 2]) / 2.0
+    gx, gy = np.full((gh, gw), np.nan), np.full((gh, gw), np.nan)
+    for i in range(n):
+        r, c = min(max(dst_y[i] // GRID, 0), gh - 1), min(max(dst_x[i] // GRID, 0), gw - 1)
+        gx[r, c], gy[r, c] = vx[i], vy[i]
+    step_sum = 0.0
+    steps = 0
+    for r in range(gh):
+        for c in range(gw):
+            if np.isnan(gx[r, c]):
+                continue
+            if c + 1 < gw and not np.isnan(gx[r, c + 1]):
+                step_sum += np.hypot(gx[r, c + 1] - gx[r, c], gy[r, c + 1] - gy[r, c])
+                steps += 1
+            if r + 1 < gh and not np.isnan(gx[r + 1, c]):
+                step_sum += np.hypot(gx[r + 1, c] - gx[r, c], gy[r + 1, c] - gy[r, c])
+                steps += 1
+    out = np.empty(5)
+    out[0], out[1], out[2] = mean_mag, dispersion, outlying / total
+    out[3] = step_sum / steps / (mean_mag + 1.0) if steps else np.nan
+    out[4] = min(1.0, total / max(1.0, np.float64(width * height)))
+    return out
