@@ -21,6 +21,8 @@ import av
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .jit import compiled
+
 NAMES = ("tdisc_spike_max", "tdisc_spike_rate", "tdisc_offkey_spike_rate", "tdisc_dup_run", "tdisc_level_step",
          "tdisc_still_share", "tdisc_low_ratio", "tdisc_autocorr", "tdisc_alternation", "tdisc_rel_change")
 THUMB_SIDE = 64
@@ -40,44 +42,27 @@ def thumbnail(frame: av.VideoFrame) -> np.ndarray:
     return np.ascontiguousarray(luma[step // 2:: step, step // 2: plane.width: step])
 
 
-CHUNK = 64  # thumbnails compared together: a few array operations per chunk instead of some per frame
-
-
 class DiffSeries:
     """Mean absolute thumbnail difference of each pair of consecutive decoded frames, and whether the later is a key.
 
-    Thumbnails wait in chunks of ``CHUNK`` and are compared together (exact integer sums, whatever the chunk)."""
+    Each thumbnail is compared with the previous one as it arrives (an exact integer sum, compiled); only
+    the previous thumbnail is kept."""
 
     def __init__(self) -> None:
         self.frames = 0
-        self._diffs: list[np.ndarray] = []
-        self._keys: list[np.ndarray] = []
-        self._firsts: list[np.ndarray] = []  # index of each difference's first frame
-        self._held: list[tuple[int, np.ndarray, bool]] = []
-        self._last: tuple[int, np.ndarray, bool] | None = None  # the previous chunk's last frame
+        self._diffs: list[float] = []
+        self._keys: list[bool] = []
+        self._firsts: list[int] = []  # index of each difference's first frame
+        self._last: tuple[int, np.ndarray] | None = None
 
     def add(self, index: int, thumb: np.ndarray, key: bool) -> None:
         self.frames += 1
-        self._held.append((index, thumb, key))
-        if len(self._held) >= CHUNK:
-            self._compare()
-
-    def _compare(self) -> None:
-        frames = ([self._last] if self._last is not None else []) + self._held
-        self._held = []
-        start = 0
-        for end in range(1, len(frames) + 1):  # runs of one thumbnail size
-            if end == len(frames) or frames[end][1].shape != frames[start][1].shape:
-                run = frames[start:end]
-                pairs = np.flatnonzero(np.diff([i for i, _, _ in run]) == 1)  # rows k and k + 1 follow on
-                if pairs.size:
-                    thumbs = np.stack([t for _, t, _ in run]).astype(np.int16)
-                    l1 = np.abs(thumbs[1:][pairs] - thumbs[:-1][pairs]).sum(axis=(1, 2))
-                    self._diffs.append(l1 / thumbs[0].size)
-                    self._keys.append(np.array([run[k + 1][2] for k in pairs], dtype=bool))
-                    self._firsts.append(np.array([run[k][0] for k in pairs], dtype=np.int64))
-                start = end
-        self._last = frames[-1] if frames else None
+        last = self._last
+        if last is not None and last[0] == index - 1 and last[1].shape == thumb.shape:
+            self._diffs.append(_mean_abs_difference(last[1], thumb))
+            self._keys.append(key)
+            self._firsts.append(last[0])
+        self._last = (index, thumb)
 
     @property
     def diffs(self) -> np.ndarray:
@@ -86,16 +71,22 @@ class DiffSeries:
 
     def between(self, lo: int = 0, hi: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The differences between consecutive frames both in ``[lo, hi)``, and whether the later is a key."""
-        self._compare()
-        if not self._diffs:
-            return np.zeros(0), np.zeros(0, dtype=bool)
-        d, keys, first = np.concatenate(self._diffs), np.concatenate(self._keys), np.concatenate(self._firsts)
+        d, keys, first = np.array(self._diffs), np.array(self._keys, dtype=bool), np.array(self._firsts, dtype=np.int64)
         inside = (first >= lo) & (first + 1 < hi if hi is not None else True)
         return d[inside], keys[inside]
 
     def features(self, lo: int = 0, hi: int | None = None) -> dict[str, float]:
         """The NAMES statistics of the differences between frames of ``[lo, hi)``."""
         return discontinuity_features(*self.between(lo, hi))
+
+
+@compiled("float64(uint8[:, ::1], uint8[:, ::1])")
+def _mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
+    total = 0
+    for y in range(a.shape[0]):
+        for x in range(a.shape[1]):
+            total += abs(np.int32(b[y, x]) - np.int32(a[y, x]))
+    return total / a.size
 
 
 def _baseline(d: np.ndarray, w: int) -> np.ndarray:
