@@ -26,7 +26,7 @@ measured side by side mean anything):
   families, decoded frames for the discontinuity thumbnails), from one more,
   timed, run of each video.
 ``--memory``: peak RSS of the ``fvc features`` process alone on a 1080p 60 s
-video (target <= 400 MB). ``--against OTHER/src [--rounds 3]``: this checkout
+video, computing the features itself (``--workers 1``; target <= 400 MB). ``--against OTHER/src [--rounds 3]``: this checkout
 and another one (with the same reader and memory APIs, i.e. from the same
 commit on) measured in turn, each round a child process per side; prints each
 round's ratios and the medians.
@@ -119,12 +119,15 @@ def _floor(path: Path, wanted: list[int], mode: str, thread_type: str) -> np.nda
     return _since(t0)
 
 
-def import_cost() -> None:
-    """Print what importing the feature code costs a fresh process: numba and the compiled passes (loaded
-    from numba's cache, or compiled on the first run ever) come with it, once per process."""
-    code = "import time; t = time.perf_counter(); import fvc.features.extract; print(time.perf_counter() - t)"
-    took = float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
-    print(f"importing the feature code (numba, compiled passes): {took:.2f} s, once per process")
+def load_cost() -> None:
+    """Print what a fresh process pays before its first frame: importing the feature code, then numba and the
+    compiled passes (loaded from numba's cache, or compiled on the first run ever), once per process."""
+    code = ("import time\nt0 = time.perf_counter()\nimport fvc.features.extract\nt1 = time.perf_counter()\n"
+            "try:\n    import fvc.features.jit as j\nexcept ImportError:\n    j = None  # a checkout without them\n"
+            "if j:\n    j.load_all()\nprint(t1 - t0, time.perf_counter() - t1)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    print(f"a fresh process: importing the feature code {float(out[0]):.2f} s, then loading numba and the compiled "
+          f"passes {float(out[1]):.2f} s (once per process, before its first frame)")
 
 
 def measure(paths: list[Path], repeat: int) -> dict:
@@ -198,7 +201,8 @@ def peak_memory(tmp: Path) -> None:
     ws.write("splits", pd.DataFrame({"video_id": ["hd"], "cascade_id": ["c0"], "group_id": ["c0"],
                                      "label": pd.array([1], dtype="Int64"), "fold": [0]}))
     t0 = time.perf_counter()
-    proc = subprocess.Popen([FVC, "features", "-w", str(ws.root), "--stage", "2"],
+    # one worker: the features are computed in this process (a pool's workers are not its waited children)
+    proc = subprocess.Popen([FVC, "features", "-w", str(ws.root), "--stage", "2", "--workers", "1"],
                             env={**os.environ, "CI": "true"}, stdout=subprocess.DEVNULL)
     # this process's own rusage: RUSAGE_CHILDREN would also count earlier children (fvc synth)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -261,7 +265,8 @@ def main() -> None:
             against(args, work)
             return
         results = {}
-        import_cost()
+        if not args.child_json:
+            load_cost()
         if args.demo_videos:
             paths = demo_corpus(work, args.demo_videos)
             results["demo"] = measure(paths, args.repeat)
