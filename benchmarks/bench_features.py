@@ -26,10 +26,11 @@ measured side by side mean anything):
   families, decoded frames for the discontinuity thumbnails), from one more,
   timed, run of each video.
 ``--memory``: peak RSS of the ``fvc features`` process alone on a 1080p 60 s
-video, computing the features itself (``--workers 1``; target <= 400 MB). ``--against OTHER/src [--rounds 3]``: this checkout
-and another one (with the same reader and memory APIs, i.e. from the same
-commit on) measured in turn, each round a child process per side; prints each
-round's ratios and the medians.
+video, computing the features itself (``--workers 1``; target <= 400 MB).
+``--against OTHER/src [--rounds 3]``: this checkout and another one (with the
+same reader and memory APIs, i.e. from the same commit on) measured in turn,
+each round a child process per side; prints each round's ratios and the
+medians.
 """
 
 from __future__ import annotations
