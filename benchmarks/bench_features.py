@@ -131,6 +131,15 @@ def load_cost() -> None:
           f"passes {float(out[1]):.2f} s (once per process, before its first frame)")
 
 
+def load_here() -> None:
+    """Load the compiled passes in this process before anything is timed (a checkout without them: nothing)."""
+    try:
+        from fvc.features import jit
+    except ImportError:
+        return
+    jit.load_all()
+
+
 def measure(paths: list[Path], repeat: int) -> dict:
     fcfg = FvcConfig().features
     tot = {"floor": np.zeros(2), "feat": np.zeros(2), "sampled": 0, "decoded": 0, "seek": 0}
@@ -268,6 +277,7 @@ def main() -> None:
         results = {}
         if not args.child_json:
             load_cost()
+        load_here()
         if args.demo_videos:
             paths = demo_corpus(work, args.demo_videos)
             results["demo"] = measure(paths, args.repeat)
