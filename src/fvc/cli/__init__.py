@@ -8,6 +8,7 @@ commands; modules import their heavy dependencies inside the commands, so
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 
 import typer
@@ -76,6 +77,9 @@ for _cmd in app.registered_commands:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     _argv[:] = sys.argv[1:] if argv is None else list(argv)
+    # Ctrl-C is ours to handle whatever the parent left: an ignored or blocked SIGINT is inherited across exec
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         result = app(args=argv, prog_name="fvc", standalone_mode=False)
     except FvcError as exc:
