@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -182,3 +183,10 @@ def test_checkpoint_manager_keeps_last_k_and_best(tmp_path):
     assert again.latest().name == "epoch-0003.pt" and again.best_metric == 0.9
     with pytest.raises(InputError, match=r"nope\.pt: checkpoint not found"):
         CheckpointManager.load(tmp_path / "nope.pt")
+    mgr.save({"epoch": 4, "w": torch.tensor([4.0])}, 4, 0.95)  # a new best shares the epoch file's storage
+    assert os.stat(mgr.best()).st_ino == os.stat(tmp_path / "epoch-0004.pt").st_ino
+    assert CheckpointManager.load(mgr.best())["epoch"] == 4
+    mgr.save({"epoch": 5, "w": torch.tensor([5.0])}, 5, 0.5)
+    mgr.save({"epoch": 6, "w": torch.tensor([6.0])}, 6, 0.5)  # epoch 4's name is pruned; best keeps its data
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["best.pt", "epoch-0005.pt", "epoch-0006.pt"]
+    assert CheckpointManager.load(mgr.best())["w"].item() == 4.0 and mgr.best_metric == 0.95
