@@ -67,10 +67,6 @@ class FrameMaps:
         """``passes.half_pass`` with the local families' block (half of ``local_block``: 16 or 8 half pixels)."""
         return passes.half_pass(self.grey, local_block(self.grey.shape) // 2)
 
-    @cached_property
-    def half_pixels(self) -> int:
-        return max(1, self.grey.shape[0] // 2) * max(1, self.grey.shape[1] // 2)
-
 
 def maps_of(frame: np.ndarray | FrameMaps) -> FrameMaps:
     """The maps of a frame given as a grey uint8 array or as maps already."""

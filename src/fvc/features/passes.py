@@ -22,7 +22,7 @@ from .jit import compiled
 (GAUSS_R2, GAUSS_R4, LAP_SUM, LAP_SQ, GREY_SUM, GREY_SQ, STEP_X_ALL, STEP_X_ON, STEP_Y_ALL, STEP_Y_ON,
  MEDIAN_SQ) = range(11)
 # half_pass's scalars
-TENENGRAD, MAGNITUDE = range(2)
+TENENGRAD, MAGNITUDE, HALF_PIXELS = range(3)
 # the 5x5 Gaussian of sigma 1, symmetric: its three distinct float32 taps (frozen into the compiled pass)
 _G0, _G1, _G2 = (float(v) for v in cv2.getGaussianKernel(5, 1.0, cv2.CV_32F).ravel()[:3])
 
@@ -153,10 +153,12 @@ def half_pass(grey, block):
 
     The half-size frame is the mean of each 2x2 pixel block (an odd last row or column dropped); gx, gy
     its 3x3 Sobel derivatives, the Laplacian OpenCV's ksize=3 one. Scalars: the sums over the half frame
-    of gx^2 + gy^2 and of its square root; the block maps cover whole ``block`` x ``block`` tiles of it.
+    of gx^2 + gy^2 and of its square root, and its pixel count; the block maps cover whole ``block`` x
+    ``block`` tiles of it.
     """
     h, w = max(1, grey.shape[0] // 2), max(1, grey.shape[1] // 2)
-    s = np.zeros(2)
+    s = np.zeros(3)
+    s[HALF_PIXELS] = h * w
     bh, bw = h // block, w // block
     maps = np.zeros((4, bh, bw))
     ring = np.zeros((3, w + 2), np.float32)  # half rows padded by one reflected pixel, slot r % 3 holds row r

@@ -20,7 +20,8 @@ NAMES = ("sharp_laplacian_var", "sharp_gradient_mean", "sharp_tenengrad", "sharp
 def frame_sharpness(frame: np.ndarray | FrameMaps) -> np.ndarray:
     m = maps_of(frame)
     lap_var, g_var = m.laplacian_var, m.std**2
-    sums, n = m.half[0], m.half_pixels
+    sums = m.half[0]
+    n = float(sums[passes.HALF_PIXELS])
     tenengrad = float(sums[passes.TENENGRAD]) / n  # mean(gx^2 + gy^2)
     mean_mag = float(sums[passes.MAGNITUDE]) / n
     return np.array([np.log1p(lap_var), mean_mag, np.log1p(tenengrad), np.log1p(lap_var / (g_var + 1.0))],
