@@ -56,7 +56,7 @@ from fvc.features.reader import decoder_threading, open_read, plan_read, probe_s
 from fvc.video.encode import Encoder
 from fvc.video.io import frame_to_gray, sample_indices
 from fvc.workspace import Workspace
-from in_turn import in_turn  # benchmarks/ is on the path of a script run from it
+from in_turn import in_turn, load_passes  # benchmarks/ is on the path of a script run from it
 
 FVC = str(Path(sys.executable).with_name("fvc"))
 PER_SAMPLED = tuple(name for name, _, _ in FAMILIES) + ("motion", "temporal", "to_grey")
@@ -121,23 +121,15 @@ def _floor(path: Path, wanted: list[int], mode: str, thread_type: str) -> np.nda
 
 
 def load_cost() -> None:
-    """Print what a fresh process pays before its first frame: importing the feature code, then numba and the
-    compiled passes (loaded from numba's cache, or compiled on the first run ever), once per process."""
+    """Print what a fresh process pays before its first frame: importing the feature code, then loading the
+    compiled passes (built into the cache first if this is the first run of these sources), once per process."""
     code = ("import time\nt0 = time.perf_counter()\nimport fvc.features.extract\nt1 = time.perf_counter()\n"
-            "try:\n    import fvc.features.jit as j\nexcept ImportError:\n    j = None  # a checkout without them\n"
-            "if j:\n    j.load_all()\nprint(t1 - t0, time.perf_counter() - t1)")
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
-    print(f"a fresh process: importing the feature code {float(out[0]):.2f} s, then loading numba and the compiled "
-          f"passes {float(out[1]):.2f} s (once per process, before its first frame)")
-
-
-def load_here() -> None:
-    """Load the compiled passes in this process before anything is timed (a checkout without them: nothing)."""
-    try:
-        from fvc.features import jit
-    except ImportError:
-        return
-    jit.load_all()
+            "import sys\nsys.path.insert(0, sys.argv[1])\nimport in_turn\nin_turn.load_passes()\n"
+            "print(t1 - t0, time.perf_counter() - t1)")
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], check=True, capture_output=True,
+                         text=True).stdout.split()
+    print(f"a fresh process: importing the feature code {float(out[0]):.2f} s, then loading the compiled passes "
+          f"{float(out[1]):.3f} s (once per process, before its first frame)")
 
 
 def measure(paths: list[Path], repeat: int) -> dict:
@@ -277,7 +269,7 @@ def main() -> None:
         results = {}
         if not args.child_json:
             load_cost()
-        load_here()
+        load_passes()
         if args.demo_videos:
             paths = demo_corpus(work, args.demo_videos)
             results["demo"] = measure(paths, args.repeat)

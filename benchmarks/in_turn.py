@@ -29,3 +29,18 @@ def in_turn(script: str, argv: Callable[[Path], list[str]], other_src: str, roun
             subprocess.run([sys.executable, script, *argv(out)], check=True, env=dict(os.environ, PYTHONPATH=src),
                            stdout=subprocess.DEVNULL if quiet else None)
             yield r, label, json.loads(out.read_text())
+
+
+def load_passes() -> None:
+    """Load the compiled feature passes of the checkout on ``PYTHONPATH`` before anything is timed: the
+    extension module (``native``), numba's JIT cache (``jit``, before it), or nothing (older checkouts)."""
+    try:
+        from fvc.features import native
+    except ImportError:
+        try:
+            from fvc.features import jit
+        except ImportError:
+            return
+        jit.load_all()
+        return
+    native.extension()

@@ -156,31 +156,3 @@ def test_duplicated_frames_show_in_temporal_dup_fraction(tmp_path):
     fd = video_features(dup, fcfg)
     fs = video_features(smooth, fcfg)
     assert fd["temporal_dup_frac"] >= 0.3 and fs["temporal_dup_frac"] == 0.0
-
-
-def test_missing_numba_is_an_error_that_says_how_to_get_it(monkeypatch):
-    import sys
-
-    from fvc.errors import MissingDependencyError
-    from fvc.features.jit import compiled
-
-    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
-
-    @compiled("int64(int64)")
-    def twice(x):
-        return 2 * x
-
-    with pytest.raises(MissingDependencyError, match=r"numba.*pip install"):
-        twice(3)
-
-
-def test_naming_the_features_does_not_load_numba():
-    """The stage's parent process imports the feature modules for the table's columns: no numba (and its
-    100 MB of LLVM) there; a pass loads it when first called."""
-    import subprocess
-    import sys
-
-    code = ("import sys; import fvc.features.stage, fvc.features.extract as e; e.feature_names(); "
-            "assert 'numba' not in sys.modules; import numpy as np; e.frame_features(np.zeros((16, 16), np.uint8)); "
-            "assert 'numba' in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)

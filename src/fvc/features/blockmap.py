@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import compiled
+from .native import compiled
 
 STATS = ("spread", "outlier_share", "autocorr", "low_tail")
 OUTLIER_MADS = 3.5

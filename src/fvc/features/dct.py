@@ -2,7 +2,7 @@
 
 Each re-compression quantises the same coefficients again, which leaves
 periodic gaps in their histograms (double quantisation) and kills high
-frequencies. The block transform is compiled (``jit``) and reduced band by
+frequencies. The block transform is compiled (``native``) and reduced band by
 band as it is made: one walk over the frame, no coefficient array.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import compiled
+from .native import compiled
 from .maps import FrameMaps, maps_of
 
 NAMES = ("dct_dc_energy", "dct_ac_energy", "dct_hf_ratio", "dct_ac_kurtosis", "dct_dq_periodicity", "dct_zero_ratio")

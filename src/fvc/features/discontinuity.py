@@ -21,7 +21,7 @@ import av
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .jit import compiled
+from .native import compiled
 
 NAMES = ("tdisc_spike_max", "tdisc_spike_rate", "tdisc_offkey_spike_rate", "tdisc_dup_run", "tdisc_level_step",
          "tdisc_still_share", "tdisc_low_ratio", "tdisc_autocorr", "tdisc_alternation", "tdisc_rel_change")

@@ -14,7 +14,7 @@ import av
 import numpy as np
 from av.sidedata.sidedata import SideDataContainer
 
-from .jit import compiled
+from .native import compiled
 
 NAMES = ("mv_mag", "mv_dispersion", "mv_outlier_area", "mv_roughness", "mv_coverage")
 VIDEO_NAMES = ("mv_available",)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .jit import compiled
+from .native import compiled
 
 # full_pass's scalars
 (GAUSS_R2, GAUSS_R4, LAP_SUM, LAP_SQ, GREY_SUM, GREY_SQ, STEP_X_ALL, STEP_X_ON, STEP_Y_ALL, STEP_Y_ON,

@@ -14,7 +14,7 @@ import av
 import numpy as np
 
 from ..video.io import frame_to_gray, luma_plane
-from .jit import compiled
+from .native import compiled
 
 NAMES = ("temporal_mad", "temporal_diff_std", "temporal_changed_frac", "temporal_hist_dist")
 VIDEO_NAMES = ("temporal_dup_frac", "temporal_diff_cv", "temporal_jump_ratio")
