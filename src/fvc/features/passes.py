@@ -166,6 +166,9 @@ def half_pass(grey, block):
     gx = np.empty(w, np.float32)
     gy = np.empty(w, np.float32)
     lap = np.empty(w, np.float32)
+    cols = np.zeros((4, w))
+    pair = np.empty(2 * w, np.float32)
+    two, eight = np.float32(2.0), np.float32(8.0)  # float32 arithmetic: quarter levels, exact in it
     for y in range(h):
         for j in range(3):
             r = _reflect(y - 1 + j, h)
@@ -177,17 +180,19 @@ def half_pass(grey, block):
                     a, b = grey[2 * r], grey[2 * r + 1]
                 if grey.shape[1] == 1:
                     dst[1] = (np.float32(a[0]) + np.float32(b[0])) * np.float32(0.5)
-                else:
+                else:  # the two rows summed first (contiguous), then each pair of columns: whole numbers, exact
+                    for x in range(2 * w):
+                        pair[x] = np.float32(a[x]) + np.float32(b[x])
                     for x in range(w):
-                        dst[1 + x] = (np.float32(a[2 * x]) + a[2 * x + 1] + b[2 * x] + b[2 * x + 1]) * np.float32(0.25)
+                        dst[1 + x] = (pair[2 * x] + pair[2 * x + 1]) * np.float32(0.25)
                 dst[0] = dst[1 + _reflect(-1, w)]
                 dst[w + 1] = dst[1 + _reflect(w, w)]
                 tags[r % 3] = r
         up, mid, down = ring[_reflect(y - 1, h) % 3], ring[y % 3], ring[_reflect(y + 1, h) % 3]
         for x in range(w):
-            gx[x] = (up[x + 2] - up[x]) + 2.0 * (mid[x + 2] - mid[x]) + (down[x + 2] - down[x])
-            gy[x] = (down[x] - up[x]) + 2.0 * (down[x + 1] - up[x + 1]) + (down[x + 2] - up[x + 2])
-            lap[x] = 2.0 * (up[x] + up[x + 2] + down[x] + down[x + 2]) - 8.0 * mid[x + 1]
+            gx[x] = (up[x + 2] - up[x]) + two * (mid[x + 2] - mid[x]) + (down[x + 2] - down[x])
+            gy[x] = (down[x] - up[x]) + two * (down[x + 1] - up[x + 1]) + (down[x + 2] - up[x + 2])
+            lap[x] = two * (up[x] + up[x + 2] + down[x] + down[x + 2]) - eight * mid[x + 1]
         ten = 0.0
         mag = 0.0
         for x in range(w):
@@ -196,21 +201,21 @@ def half_pass(grey, block):
             mag += np.sqrt(q)
         s[TENENGRAD] += ten
         s[MAGNITUDE] += mag
-        by = y // block
-        if by < bh:
-            for bx in range(bw):
-                e = 0.0
-                xx = 0.0
-                yy = 0.0
-                xy = 0.0
-                for x in range(block * bx, block * bx + block):
-                    e += lap[x] * lap[x]
-                    xx += gx[x] * gx[x]
-                    yy += gy[x] * gy[x]
-                    xy += gx[x] * gy[x]
-                maps[0, by, bx] += e
-                maps[1, by, bx] += xx
-                maps[2, by, bx] += yy
-                maps[3, by, bx] += xy
+        # the block maps: each column's sums over the rows of a block row, then the block row's tiles (the
+        # products are multiples of 1/16 far below 2^53, so these float64 sums are exact in any order)
+        if y // block < bh:
+            for x in range(bw * block):
+                cols[0, x] += lap[x] * lap[x]
+                cols[1, x] += gx[x] * gx[x]
+                cols[2, x] += gy[x] * gy[x]
+                cols[3, x] += gx[x] * gy[x]
+            if y % block == block - 1:
+                for k in range(4):
+                    for bx in range(bw):
+                        t = 0.0
+                        for x in range(block * bx, block * bx + block):
+                            t += cols[k, x]
+                        maps[k, y // block, bx] = t
+                cols[:] = 0.0
     maps /= block * block
     return s, maps
