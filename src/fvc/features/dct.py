@@ -29,40 +29,51 @@ _K, _V = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
 _HF = (_K + _V) >= 8
 
 
+@compiled()
+def _dct8(a0, a1, a2, a3, a4, a5, a6, a7):
+    """The 8-point DCT-II (``_D``) of eight float32 values, by its symmetry: the even frequencies are dot
+    products with the sums a[x] + a[7 - x], the odd ones with the differences (32 products, not 64)."""
+    s0, s1, s2, s3 = a0 + a7, a1 + a6, a2 + a5, a3 + a4
+    d0, d1, d2, d3 = a0 - a7, a1 - a6, a2 - a5, a3 - a4
+    return (_D[0, 0] * s0 + _D[0, 1] * s1 + _D[0, 2] * s2 + _D[0, 3] * s3,
+            _D[1, 0] * d0 + _D[1, 1] * d1 + _D[1, 2] * d2 + _D[1, 3] * d3,
+            _D[2, 0] * s0 + _D[2, 1] * s1 + _D[2, 2] * s2 + _D[2, 3] * s3,
+            _D[3, 0] * d0 + _D[3, 1] * d1 + _D[3, 2] * d2 + _D[3, 3] * d3,
+            _D[4, 0] * s0 + _D[4, 1] * s1 + _D[4, 2] * s2 + _D[4, 3] * s3,
+            _D[5, 0] * d0 + _D[5, 1] * d1 + _D[5, 2] * d2 + _D[5, 3] * d3,
+            _D[6, 0] * s0 + _D[6, 1] * s1 + _D[6, 2] * s2 + _D[6, 3] * s3,
+            _D[7, 0] * d0 + _D[7, 1] * d1 + _D[7, 2] * d2 + _D[7, 3] * d3)
+
+
 @compiled("void(uint8[:, ::1], int64, float32[:, :, ::1], float32[:, :, ::1], float32[:, ::1])")
 def _band(grey: np.ndarray, by: int, out: np.ndarray, rowwise: np.ndarray, gathered: np.ndarray) -> None:
     """The DCT of the blocks in band ``by`` (pixel rows 8 by .. 8 by + 7) into ``out`` (8, 8, W / 8),
     level-shifted: ``out[k, v, bx]`` is the coefficient of vertical frequency k and horizontal frequency v
     of block bx.
 
-    Every product runs across the band's blocks (a vector lane per block), eight terms at a time: first
-    each pixel row's blocks (``rowwise[y, v, bx]``), then the columns; ``rowwise`` (8, 8, W / 8) and
+    Each 1-D transform (``_dct8``) runs across the band's blocks (a vector lane per block): first each
+    pixel row's blocks (``rowwise[y, v, bx]``), then the columns; ``rowwise`` (8, 8, W / 8) and
     ``gathered`` (8, W / 8) are scratch.
     """
     nb = out.shape[2]
+    p0, p1, p2, p3, p4, p5, p6, p7 = (gathered[0], gathered[1], gathered[2], gathered[3], gathered[4],
+                                      gathered[5], gathered[6], gathered[7])
     for y in range(8):
         row = grey[8 * by + y]
         for x in range(8):  # gathered[x, bx]: pixel x of block bx
             g = gathered[x]
             for bx in range(nb):
                 g[bx] = row[8 * bx + x]
-        p0, p1, p2, p3, p4, p5, p6, p7 = (gathered[0], gathered[1], gathered[2], gathered[3], gathered[4],
-                                          gathered[5], gathered[6], gathered[7])
-        for v in range(8):
-            d0, d1, d2, d3, d4, d5, d6, d7 = _D[v, 0], _D[v, 1], _D[v, 2], _D[v, 3], _D[v, 4], _D[v, 5], _D[v, 6], _D[v, 7]
-            o = rowwise[y, v]
-            for bx in range(nb):
-                o[bx] = (d0 * p0[bx] + d1 * p1[bx] + d2 * p2[bx] + d3 * p3[bx]
-                         + d4 * p4[bx] + d5 * p5[bx] + d6 * p6[bx] + d7 * p7[bx])
-    for k in range(8):
-        d0, d1, d2, d3, d4, d5, d6, d7 = _D[k, 0], _D[k, 1], _D[k, 2], _D[k, 3], _D[k, 4], _D[k, 5], _D[k, 6], _D[k, 7]
-        for v in range(8):
-            o = out[k, v]
-            r0, r1, r2, r3, r4, r5, r6, r7 = (rowwise[0, v], rowwise[1, v], rowwise[2, v], rowwise[3, v],
-                                              rowwise[4, v], rowwise[5, v], rowwise[6, v], rowwise[7, v])
-            for bx in range(nb):
-                o[bx] = (d0 * r0[bx] + d1 * r1[bx] + d2 * r2[bx] + d3 * r3[bx]
-                         + d4 * r4[bx] + d5 * r5[bx] + d6 * r6[bx] + d7 * r7[bx])
+        o = rowwise[y]
+        for bx in range(nb):
+            (o[0, bx], o[1, bx], o[2, bx], o[3, bx], o[4, bx], o[5, bx], o[6, bx],
+             o[7, bx]) = _dct8(p0[bx], p1[bx], p2[bx], p3[bx], p4[bx], p5[bx], p6[bx], p7[bx])
+    for v in range(8):
+        r0, r1, r2, r3, r4, r5, r6, r7 = (rowwise[0, v], rowwise[1, v], rowwise[2, v], rowwise[3, v],
+                                          rowwise[4, v], rowwise[5, v], rowwise[6, v], rowwise[7, v])
+        for bx in range(nb):
+            (out[0, v, bx], out[1, v, bx], out[2, v, bx], out[3, v, bx], out[4, v, bx], out[5, v, bx],
+             out[6, v, bx], out[7, v, bx]) = _dct8(r0[bx], r1[bx], r2[bx], r3[bx], r4[bx], r5[bx], r6[bx], r7[bx])
     dc = out[0, 0]
     for bx in range(nb):
         dc[bx] -= 1024.0  # the JPEG level shift (-128 a pixel) only moves the DC term: 8 * 128
