@@ -13,6 +13,16 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("FVC_NO_PROGRESS", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_feature_passes():
+    """The feature passes' extension module built (or found in the cache) before any test runs: a first build
+    takes about 20 s and would otherwise fall inside whichever test computes features first (a timed or
+    interrupted one among them). Workers that start together build it once (``native``'s lock)."""
+    from fvc.features import native
+
+    native.extension()
+
+
 def write_video(
     path: Path,
     frames: int = 12,
