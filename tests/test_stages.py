@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fvc.config import FvcConfig
-from fvc.errors import StorageError, VideoError
+from fvc.errors import MissingDependencyError, StorageError, VideoError
 from fvc.stages import Stage, clear_stage, run_stage
 from fvc.workspace import Workspace
 
@@ -159,6 +159,25 @@ def test_a_full_disk_stops_the_run_without_blaming_the_video(tmp_path):
     assert not ws.has("s")
 
 
+def test_a_missing_dependency_stops_the_run_instead_of_failing_every_video(tmp_path):
+    """A worker that cannot build or load what every video needs (the compiled feature passes, a codec): one
+    error that says how to get it, the rows done before it kept, no error row saved."""
+    ws = Workspace(tmp_path).ensure()
+
+    def needs_gcc(row):
+        if row["video_id"] == "c":
+            raise MissingDependencyError("building the compiled feature passes failed; it needs a C compiler")
+        return {"v": 1}
+
+    with pytest.raises(MissingDependencyError, match="needs a C compiler"):
+        run_stage(ws, Stage("s", output="s"), FvcConfig(), rows_of("a", "c", "d"), needs_gcc)
+    parts = list((ws.tables_dir / "s.parts").iterdir())
+    assert len(parts) == 1 and pd.read_parquet(parts[0])["video_id"].tolist() == ["a"]
+    assert not ws.has("s")
+    with pytest.raises(MissingDependencyError, match="needs a C compiler"):  # and so does the pool
+        run_stage(ws, Stage("s", output="s"), FvcConfig(), rows_of("a", "c", "d"), missing_dependency, workers=2)
+
+
 # -- the process pool: functions must pickle, so they live at module level ----------------
 def square(row):
     if row["video_id"] == "v00":
@@ -166,6 +185,12 @@ def square(row):
     if row["video_id"] == "bad":
         raise VideoError(f"{row['video_id']}.mp4", "not a readable video")
     return [{"sq": row["n"] ** 2, "k": k} for k in range(row["n"] % 3)] or {"sq": -1, "k": -1}
+
+
+def missing_dependency(row):
+    if row["video_id"] == "c":
+        raise MissingDependencyError("building the compiled feature passes failed; it needs a C compiler")
+    return {"v": 1}
 
 
 def die_on_crash(row):

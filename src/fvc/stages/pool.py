@@ -24,21 +24,24 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import wait as wait_any
 from typing import Any
 
-from ..errors import FvcError, StorageError
+from ..errors import FvcError, MissingDependencyError, StorageError
 from ..workspace import storage_error
 
 # A row's work can only blame storage for these: the place it writes is full or read-only.
 WRITE_ERRNOS = frozenset({28, 122, 30})  # ENOSPC, EDQUOT, EROFS
 
-Outcome = tuple  # ("ok", rows) | ("error", message) | ("stop", path, errno) | ("bug", traceback text)
+Outcome = tuple  # ("ok", rows) | ("error", message) | ("stop", path, errno) | ("missing", message) | ("bug", traceback)
 
 
 def raise_if_stopping(outcome: Outcome, fallback_path: Any, what: str) -> None:
     """Stop the run on a "stop" outcome (a full or read-only disk, as a StorageError naming the path, else
-    ``fallback_path``) or a "bug" one (with the worker's traceback, ``what`` naming the work); else nothing."""
+    ``fallback_path``), a "missing" one (a dependency the machine lacks: every video would fail alike) or a
+    "bug" one (with the worker's traceback, ``what`` naming the work); else nothing."""
     if outcome[0] == "stop":
         _, path, errno = outcome
         raise StorageError(path or fallback_path, OSError(errno, os.strerror(errno)))
+    if outcome[0] == "missing":
+        raise MissingDependencyError(outcome[1])
     if outcome[0] == "bug":
         raise RuntimeError(f"bug in {what}; worker traceback:\n{outcome[1]}")
 
@@ -52,7 +55,8 @@ def default_workers() -> int:
 
 
 def attempt(fn: Callable[[dict[str, Any]], Any], row: dict[str, Any], catch_bugs: bool) -> Outcome:
-    """Run ``fn(row)``: its rows, the one-line error of a bad video, or the storage error that stops the run.
+    """Run ``fn(row)``: its rows, the one-line error of a bad video, or the storage or dependency error that
+    stops the run.
 
     Anything else is a bug in our code: raised (``catch_bugs=False``) or sent
     back with its traceback, never saved as the video's error.
@@ -65,6 +69,8 @@ def attempt(fn: Callable[[dict[str, Any]], Any], row: dict[str, Any], catch_bugs
             return ("stop", exc.path, exc.errno)
         if disk is not None and disk.errno in WRITE_ERRNOS:
             return ("stop", disk.filename, disk.errno)
+        if isinstance(exc, MissingDependencyError):
+            return ("missing", str(exc))
         if isinstance(exc, FvcError):
             return ("error", str(exc))
         if not catch_bugs:
