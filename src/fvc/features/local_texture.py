@@ -16,18 +16,28 @@ import numpy as np
 
 from .blockmap import STATS, map_stats
 from .maps import FrameMaps, maps_of
+from .native import compiled
 
 NAMES = (tuple(f"ltex_lap_{s}" for s in STATS) + tuple(f"ltex_ratio_{s}" for s in STATS)
          + ("ltex_coherence_mean", "ltex_coherence_spread"))
 
 
-def texture_maps(frame: np.ndarray | FrameMaps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def texture_maps(frame: np.ndarray | FrameMaps) -> np.ndarray:
     """(log Laplacian energy, log Laplacian/gradient energy ratio, orientation coherence) per block."""
-    lap_e, jxx, jyy, jxy = maps_of(frame).half[1]  # block means of Laplacian^2, gx^2, gy^2, gx * gy
-    log_lap = np.log(lap_e + 1.0)
-    ratio = log_lap - np.log(jxx + jyy + 1.0)
-    coherence = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy**2) / (jxx + jyy + 1.0)
-    return log_lap, ratio, coherence
+    return _texture_maps(maps_of(frame).half[1])
+
+
+@compiled("float64[:, :, ::1](float64[:, :, ::1])")
+def _texture_maps(half: np.ndarray) -> np.ndarray:
+    """``texture_maps`` from the half pass's block means of Laplacian^2, gx^2, gy^2 and gx * gy."""
+    out = np.empty((3, half.shape[1], half.shape[2]))
+    for by in range(half.shape[1]):
+        for bx in range(half.shape[2]):
+            lap_e, jxx, jyy, jxy = half[0, by, bx], half[1, by, bx], half[2, by, bx], half[3, by, bx]
+            out[0, by, bx] = np.log(lap_e + 1.0)
+            out[1, by, bx] = out[0, by, bx] - np.log(jxx + jyy + 1.0)
+            out[2, by, bx] = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy * jxy) / (jxx + jyy + 1.0)
+    return out
 
 
 def frame_local_texture(frame: np.ndarray | FrameMaps) -> np.ndarray:
