@@ -12,7 +12,7 @@ extension module, cached per source, numba version, Python and CPU under
 ``$FVC_NATIVE_DIR`` (default ``~/.cache/fvc/native``). A process that calls a
 pass imports that module: a few MB and a few milliseconds, where a JIT would
 keep LLVM (over 100 MB resident) in every worker and spend most of a second
-loading. The first call ever builds it (numba and a C compiler, about 30 s,
+loading. The first call ever builds it (numba and a C compiler, about 20 s,
 once), under a lock, so parallel workers build it once.
 """
 
@@ -94,7 +94,7 @@ def _check(want: dict) -> Callable[[Any], bool]:
         return lambda a: (type(a) is np.ndarray and a.dtype == dtype and a.ndim == ndim
                           and (not contiguous or a.flags.c_contiguous))
     kind = want["scalar"]
-    if kind in ("bool", "boolean"):
+    if kind == "bool":
         return lambda a: isinstance(a, (bool, np.bool_))
     if kind.startswith(("int", "uint")):
         return lambda a: isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
@@ -144,9 +144,10 @@ def _cpu() -> str:
 
 def extension() -> tuple[ModuleType, dict[str, list[dict]]]:
     """The extension module of the current sources and its entries' arguments: imported from the cache,
-    built there first if missing."""
-    folder = cache_root() / build_key()
-    if folder not in _LOADED:
+    built there first if missing. Once per process and cache folder (the key hashes the sources)."""
+    root = cache_root()
+    if root not in _LOADED:
+        folder = root / build_key()
         path = folder / (EXTENSION + sysconfig.get_config_var("EXT_SUFFIX"))
         if not path.exists():
             _build(folder)
@@ -154,8 +155,8 @@ def extension() -> tuple[ModuleType, dict[str, list[dict]]]:
         module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(EXTENSION, path,
                                                                                         loader=loader))
         loader.exec_module(module)
-        _LOADED[folder] = module, json.loads((folder / SIGNATURES).read_text())
-    return _LOADED[folder]
+        _LOADED[root] = module, json.loads((folder / SIGNATURES).read_text())
+    return _LOADED[root]
 
 
 _LOADED: dict[Path, tuple[ModuleType, dict[str, list[dict]]]] = {}

@@ -5,9 +5,10 @@ the current sources. Every ``@compiled`` function of ``native.MODULES`` is
 compiled with numba; those with a signature become entries of the module
 (``<module>__<name>``), the others are compiled into their callers. The code
 is built for this CPU, with the GIL released while a pass runs, and with
-fastmath limited to reassociation and contraction (LLVM vectorises the float
-sums; each keeps a fixed order for a given CPU, so a frame's values do not
-depend on where its buffers lie; NaN and infinity keep their meaning).
+fastmath limited to reassociation, contraction and ignoring the sign of zero
+(LLVM vectorises the float sums; each keeps a fixed order for a given CPU, so
+a frame's values do not depend on where its buffers lie; NaN and infinity
+keep their meaning).
 """
 
 from __future__ import annotations
