@@ -90,3 +90,38 @@ def test_a_failed_build_says_what_it_needs_and_leaves_nothing(monkeypatch, tmp_p
         native._build(tmp_path / "key")
     assert not [p for p in tmp_path.iterdir() if p.is_dir()]
     assert "Traceback" in (tmp_path / "key.build.log").read_text()
+
+
+class _Features:
+    def __init__(self, flags: str):
+        self.flags = flags
+
+    def flatten(self) -> str:
+        return self.flags
+
+
+@pytest.mark.parametrize("flags, cpu", [
+    ("+avx2,+fma,+bmi2,+f16c,+movbe,+lzcnt,+avx512f,+avx512bw", "x86-64-v3"),
+    ("+avx2,+fma,+bmi2,+f16c,+movbe,+lzcnt,-avx512f", "host"),
+    ("+sse4.2,-avx2,+avx512f", "host"),
+])
+def test_a_cpu_with_avx512_is_built_for_avx2(monkeypatch, flags, cpu):
+    import llvmlite.binding
+
+    from fvc.features import native_build
+
+    monkeypatch.setattr(llvmlite.binding, "get_host_cpu_features", lambda: _Features(flags))
+    assert native_build.target_cpu() == cpu
+
+
+def test_the_built_passes_use_no_512_bit_vectors():
+    """On a CPU with AVX-512 the module is built for AVX2: no zmm register in its machine code."""
+    import llvmlite.binding
+
+    if "+avx512f" not in llvmlite.binding.get_host_cpu_features().flatten().split(","):
+        pytest.skip("this CPU has no AVX-512")
+    if shutil.which("objdump") is None:
+        pytest.skip("objdump (binutils) is not installed")
+    module, _ = native.extension()
+    code = subprocess.run(["objdump", "-d", module.__file__], check=True, capture_output=True, text=True).stdout
+    assert "ymm" in code and "zmm" not in code
