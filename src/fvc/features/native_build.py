@@ -31,8 +31,8 @@ def target_cpu() -> str:
 
     For such a CPU (a Skylake-SP Xeon here) LLVM uses 512-bit vectors in the passes, and they ran slower:
     alone, ``full_pass``, ``half_pass`` and the DCT took 8-19% less time built for AVX2 (LLVM's
-    ``x86-64-v3``), and on the demo corpus, in three runs in turn, the features cost 0.02-0.05x less of
-    the decode floor.
+    ``x86-64-v3``). On the whole demo corpus the gain is within the machine's noise: 0.02-0.05x less of the
+    decode floor in one comparison of three rounds, 0.01x (medians 1.37x and 1.36x) in another.
     """
     import llvmlite.binding as ll
 
