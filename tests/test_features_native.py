@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -92,14 +93,6 @@ def test_a_failed_build_says_what_it_needs_and_leaves_nothing(monkeypatch, tmp_p
     assert "Traceback" in (tmp_path / "key.build.log").read_text()
 
 
-class _Features:
-    def __init__(self, flags: str):
-        self.flags = flags
-
-    def flatten(self) -> str:
-        return self.flags
-
-
 @pytest.mark.parametrize("flags, cpu", [
     ("+avx2,+fma,+bmi2,+f16c,+movbe,+lzcnt,+avx512f,+avx512bw", "x86-64-v3"),
     ("+avx2,+fma,+bmi2,+f16c,+movbe,+lzcnt,-avx512f", "host"),
@@ -110,7 +103,8 @@ def test_a_cpu_with_avx512_is_built_for_avx2(monkeypatch, flags, cpu):
 
     from fvc.features import native_build
 
-    monkeypatch.setattr(llvmlite.binding, "get_host_cpu_features", lambda: _Features(flags))
+    # LLVM's feature map, as far as target_cpu reads it
+    monkeypatch.setattr(llvmlite.binding, "get_host_cpu_features", lambda: SimpleNamespace(flatten=lambda: flags))
     assert native_build.target_cpu() == cpu
 
 
