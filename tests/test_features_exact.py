@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from fvc.features import blockmap, dct, local_noise, noise, sharpness, temporal
+from fvc.features import blockmap, dct, local_noise, local_texture, noise, sharpness, temporal
 from fvc.features.passes import (GREY_SQ, GREY_SUM, LAP_SQ, LAP_SUM, MEDIAN_SQ, STEP_X_ALL, STEP_X_ON,
                                  STEP_Y_ALL, STEP_Y_ON, full_pass)
 
@@ -53,7 +53,7 @@ def test_sharpness_family_matches_its_definition(shape):
     np.testing.assert_allclose(sharpness.frame_sharpness(grey), ref, rtol=1e-5)
 
 
-@pytest.mark.parametrize("shape, block", [((256, 320), 32), ((100, 140), 16)])
+@pytest.mark.parametrize("shape, block", [((256, 320), 32), ((100, 140), 16), ((30, 200), 16)])  # 8x10, 6x8, 1x12 blocks
 def test_local_noise_map_matches_its_definition(shape, block):
     grey = _frame(*shape, seed=3)
     a = np.abs(grey.astype(np.float64) - cv2.medianBlur(grey, 3))
@@ -64,6 +64,27 @@ def test_local_noise_map_matches_its_definition(shape, block):
     got = local_noise.noise_map(grey)
     np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(local_noise.frame_local_noise(grey), blockmap.map_stats(ref), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(256, 320), (100, 140), (30, 90), (20, 40)])  # 8x10, 6x8, 1x5, 1x2 blocks
+def test_local_texture_family_matches_its_definition(shape):
+    grey = _frame(*shape, seed=9)
+    hh, hw = shape[0] // 2, shape[1] // 2
+    half = grey[: hh * 2, : hw * 2].astype(np.float64).reshape(hh, 2, hw, 2).mean(axis=(1, 3))
+    gx, gy = cv2.Sobel(half, cv2.CV_64F, 1, 0, ksize=3), cv2.Sobel(half, cv2.CV_64F, 0, 1, ksize=3)
+    lap = cv2.Laplacian(half, cv2.CV_64F, ksize=3)
+    b = blockmap.local_block(shape) // 2
+    lap_e, jxx, jyy, jxy = (_block_means(a, b) for a in (lap * lap, gx * gx, gy * gy, gx * gy))
+    log_lap = np.log(lap_e + 1.0)
+    ratio = log_lap - np.log(jxx + jyy + 1.0)
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy * jxy) / (jxx + jyy + 1.0)
+    for got, ref in zip(local_texture.texture_maps(grey), (log_lap, ratio, coherence)):
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
+    ref = [*blockmap.map_stats(log_lap), *blockmap.map_stats(ratio), coherence.mean(), coherence.std()]
+    if coherence.size < 4:
+        ref = [np.nan] * len(local_texture.NAMES)
+    assert np.isnan(ref).sum() == {(256, 320): 0, (100, 140): 0, (30, 90): 8, (20, 40): 10}[shape]
+    np.testing.assert_allclose(local_texture.frame_local_texture(grey), ref, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(41, 57), (2100, 4096)])  # last gaps on the grid; 8.6 M pixels, sums over 2^31

@@ -27,7 +27,7 @@ def map_stats(m: np.ndarray) -> np.ndarray:
     """(robust spread, outlier share, Moran's I, low tail) of a 2-D log map; NaN when it has under 2x2 blocks."""
     if m.ndim != 2 or m.shape[0] < 2 or m.shape[1] < 2:
         return np.full(len(STATS), np.nan)
-    return _map_stats(np.ascontiguousarray(m, dtype=np.float64))
+    return map_stats_native(np.ascontiguousarray(m, dtype=np.float64))
 
 
 @compiled("float64(float64[::1], float64)")
@@ -40,7 +40,8 @@ def _quantile(v: np.ndarray, q: float) -> float:
 
 
 @compiled("float64[::1](float64[:, ::1])")
-def _map_stats(m: np.ndarray) -> np.ndarray:
+def map_stats_native(m: np.ndarray) -> np.ndarray:
+    """``map_stats`` of a map of at least 2x2 blocks: also called from the families' compiled passes."""
     v = np.sort(m.ravel())
     q2, q25, med, q75 = _quantile(v, 0.02), _quantile(v, 0.25), _quantile(v, 0.5), _quantile(v, 0.75)
     dev = np.abs(m - med)

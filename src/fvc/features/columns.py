@@ -7,7 +7,7 @@ training side, which only reads features tables, imports none of it.
 from __future__ import annotations
 
 # Bump when a feature's definition changes: part of the stage config hash.
-FEATURE_VERSION = 8
+FEATURE_VERSION = 9
 FEATURE_PREFIXES = ("noise_", "dct_", "sharp_", "block_", "temporal_", "codec_", "lnoise_", "ltex_", "tdisc_", "mv_",
                     "gop_")
 

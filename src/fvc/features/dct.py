@@ -3,7 +3,9 @@
 Each re-compression quantises the same coefficients again, which leaves
 periodic gaps in their histograms (double quantisation) and kills high
 frequencies. The block transform is compiled (``native``) and reduced band by
-band as it is made: one walk over the frame, no coefficient array.
+band as it is made: one walk over the frame, no coefficient array, and the
+features follow in the same call (on small frames the calls cost more than the
+arithmetic).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from .native import compiled
 from .maps import FrameMaps, maps_of
 
 NAMES = ("dct_dc_energy", "dct_ac_energy", "dct_hf_ratio", "dct_ac_kurtosis", "dct_dq_periodicity", "dct_zero_ratio")
+_N_NAMES = len(NAMES)
 
 
 def _dct_matrix(n: int = 8) -> np.ndarray:
@@ -25,8 +28,9 @@ def _dct_matrix(n: int = 8) -> np.ndarray:
 
 
 _D = _dct_matrix()  # frozen into the compiled band transform
-_K, _V = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
-_HF = (_K + _V) >= 8
+_BINS = 129  # the DQ histograms' rounded values -64 .. 64
+# cos and sin of 2 pi k / _BINS: the DFT's phases (frozen into the compiled pass)
+_TWIDDLE = np.stack([np.cos(2 * np.pi * np.arange(_BINS) / _BINS), np.sin(2 * np.pi * np.arange(_BINS) / _BINS)])
 
 
 @compiled()
@@ -106,18 +110,50 @@ def dq_periodicities(coefs: np.ndarray) -> np.ndarray:
     return dq_from_histograms(np.bincount(c.ravel(), minlength=k * 131).reshape(k, 131))
 
 
+@compiled("float64[::1](int64[:, ::1])")
 def dq_from_histograms(counts: np.ndarray) -> np.ndarray:
     """``dq_periodicities`` from each row's counts of the rounded values -65 .. 65 (clipped there)."""
-    hist = counts[:, 1:130].astype(np.float64)
-    hist[:, 64] = 0.0  # the zero coefficients
-    # the spectrum without its DC term: the histogram's mean does not enter
-    spec = np.abs(np.fft.rfft(hist, axis=1))
-    total = spec[:, 1:].sum(axis=1)
-    out = np.divide(spec[:, 2:].max(axis=1), total, out=np.zeros(len(hist)), where=total > 0)
-    return np.where(hist.sum(axis=1) < 32, 0.0, out)
+    out = np.empty(counts.shape[0])
+    for r in range(counts.shape[0]):
+        out[r] = _dq_strength(counts[r])
+    return out
 
 
-@compiled("Tuple((float64[:, ::1], float64, float64, int64, int64[:, ::1]))(uint8[:, ::1])")
+@compiled()
+def _dq_strength(counts):
+    """The strongest frequency above the first of the histogram of -64 .. 64 without its zero bin, over the
+    sum of all frequencies but the DC term (0 under 32 values): its DFT summed directly over the bins that
+    are not empty (a few dozen on most frames), each bin's phase stepped through ``_TWIDDLE``."""
+    n = 0
+    for j in range(_BINS):
+        if j != 64:
+            n += counts[j + 1]
+    if n < 32:
+        return 0.0
+    re = np.zeros(_BINS // 2 + 1)
+    im = np.zeros(_BINS // 2 + 1)
+    for j in range(_BINS):
+        c = counts[j + 1]
+        if c == 0 or j == 64:
+            continue
+        k = 0  # (f * j) mod _BINS for frequency f
+        for f in range(1, _BINS // 2 + 1):
+            k += j
+            if k >= _BINS:
+                k -= _BINS
+            re[f] += c * _TWIDDLE[0, k]
+            im[f] += c * _TWIDDLE[1, k]
+    total = 0.0
+    best = 0.0
+    for f in range(1, _BINS // 2 + 1):
+        a = np.sqrt(re[f] * re[f] + im[f] * im[f])
+        total += a
+        if f >= 2 and a > best:
+            best = a
+    return best / total if total > 0.0 else 0.0
+
+
+@compiled()
 def coefficient_stats(grey: np.ndarray) -> tuple[np.ndarray, float, float, int, np.ndarray]:
     """The block DCT of a grey uint8 frame, band by band (``_band``), reduced as it is made: (AC energy
     per coefficient [k, v], DC energy, sum of the AC energies squared, count of AC coefficients under 0.5
@@ -160,19 +196,34 @@ def _dq_periodicity(coef: np.ndarray) -> float:
 
 
 def frame_dct(frame: np.ndarray | FrameMaps) -> np.ndarray:
-    m = maps_of(frame)
-    if m.grey.shape[0] < 8 or m.grey.shape[1] < 8:
-        return np.full(len(NAMES), np.nan)
-    col, dc_sum, m4_sum, small, hist = coefficient_stats(m.grey)
-    n = (m.grey.shape[0] // 8) * (m.grey.shape[1] // 8)  # blocks
+    return dct_features(maps_of(frame).grey)
+
+
+@compiled("float64[::1](uint8[:, ::1])")
+def dct_features(grey: np.ndarray) -> np.ndarray:
+    """``NAMES`` of a grey uint8 frame (NaN under 8x8 pixels), all in one compiled call."""
+    out = np.full(_N_NAMES, np.nan)
+    if grey.shape[0] < 8 or grey.shape[1] < 8:
+        return out
+    col, dc_sum, m4_sum, small, hist = coefficient_stats(grey)
+    n = (grey.shape[0] // 8) * (grey.shape[1] // 8)  # blocks
     # (0,1) and (1,0) are the lowest AC frequencies: present in every block, quantised coarsely
-    per = float(dq_from_histograms(hist).mean())
-    ac_sum = float(col.sum())  # the DC energy apart: it would swamp the 4th moment
-    dc, ac = dc_sum / n, ac_sum / n
-    hf = float(col[_HF].sum() / max(ac_sum, 1e-8))
+    per = 0.5 * (_dq_strength(hist[0]) + _dq_strength(hist[1]))
+    ac_sum = 0.0  # the DC energy apart: it would swamp the 4th moment
+    hf_sum = 0.0
+    for k in range(8):
+        for v in range(8):
+            ac_sum += col[k, v]
+            if k + v >= 8:
+                hf_sum += col[k, v]
     # AC coefficients have mean ~0: kurtosis from the 2nd and 4th raw moments of all of them
     n_ac = n * 63
     m2, m4 = ac_sum / n_ac, m4_sum / n_ac
     kurt = m4 / (m2 * m2) - 3.0 if m2 > 1e-8 else 0.0
-    zero = float(small) / n_ac
-    return np.array([np.log1p(dc), np.log1p(ac), hf, np.log1p(max(kurt, -0.99) + 1.0), per, zero], dtype=np.float64)
+    out[0] = np.log1p(dc_sum / n)
+    out[1] = np.log1p(ac_sum / n)
+    out[2] = hf_sum / max(ac_sum, 1e-8)
+    out[3] = np.log1p(max(kurt, -0.99) + 1.0)
+    out[4] = per
+    out[5] = small / n_ac
+    return out

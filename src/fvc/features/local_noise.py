@@ -3,31 +3,64 @@
 A noise level per 32x32 block (16x16 on small frames; the lower quartile of
 its sixteen sub-blocks' mean absolute median residual, so edges and texture
 do not count as noise),
-then how that map departs from uniform (``blockmap.map_stats``).
+then how that map departs from uniform (``blockmap.map_stats``), in one
+compiled call from the full pass's sub-block sums.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .blockmap import STATS, local_block, map_stats
+from .blockmap import STATS, map_stats_native, local_block
 from .maps import FrameMaps, maps_of
+from .native import compiled
 
 NAMES = tuple(f"lnoise_{s}" for s in STATS)
+_N_STATS = len(STATS)
+
+
+def _sub_blocks(m: FrameMaps) -> tuple[np.ndarray, float]:
+    """The sums of |median residual| over the sub-blocks (8x8, or 4x4 on small frames) and their pixel count."""
+    return (m.full[2], 64.0) if local_block(m.grey.shape) == 32 else (m.full[1], 16.0)
 
 
 def noise_map(frame: np.ndarray | FrameMaps) -> np.ndarray:
     """Log noise level of each block (``local_block``: shape H/32 x W/32 on most frames)."""
-    m = maps_of(frame)
-    # mean |residual| per 8x8 sub-block (shared with the noise family), or 4x4 on small frames
-    sub = m.residual_blocks8 if local_block(m.grey.shape) == 32 else m.residual_blocks4
-    bh, bw = sub.shape[0] // 4, sub.shape[1] // 4
-    if not bh or not bw:
-        return np.zeros((0, 0), np.float32)
-    tiles = sub[: bh * 4, : bw * 4].reshape(bh, 4, bw, 4).transpose(0, 2, 1, 3).reshape(bh, bw, 16)
-    level = np.partition(tiles, 4, axis=2)[..., 4]  # lower quartile of the 16 sub-blocks
-    return np.log(level + 0.25)
+    return _noise_map(*_sub_blocks(maps_of(frame)))
 
 
 def frame_local_noise(frame: np.ndarray | FrameMaps) -> np.ndarray:
-    return map_stats(noise_map(frame))
+    return _local_noise(*_sub_blocks(maps_of(frame)))
+
+
+@compiled("float32[:, ::1](int32[:, ::1], float64)")
+def _noise_map(sums: np.ndarray, area: float) -> np.ndarray:
+    """``noise_map`` from the sub-blocks' sums of |residual| over ``area`` pixels each: per block of 4x4
+    sub-blocks, the log of the lower quartile (the 5th smallest of 16) of their means, plus 0.25."""
+    bh, bw = sums.shape[0] // 4, sums.shape[1] // 4
+    out = np.empty((bh, bw), np.float32)
+    low = np.empty(5, np.int32)  # the 5 smallest sums so far, ascending
+    for by in range(bh):
+        for bx in range(bw):
+            n = 0
+            for k in range(16):
+                v = sums[4 * by + k // 4, 4 * bx + k % 4]
+                if n == 5 and v >= low[4]:
+                    continue
+                j = min(n, 4)  # insert v: larger ones move up, the largest of 5 drops out
+                while j > 0 and low[j - 1] > v:
+                    low[j] = low[j - 1]
+                    j -= 1
+                low[j] = v
+                n = min(n + 1, 5)
+            out[by, bx] = np.log(np.float32(low[4]) / np.float32(area) + np.float32(0.25))
+    return out
+
+
+@compiled("float64[::1](int32[:, ::1], float64)")
+def _local_noise(sums: np.ndarray, area: float) -> np.ndarray:
+    """``NAMES`` from the sub-block sums: the map's ``map_stats`` (NaN under 2x2 blocks)."""
+    m = _noise_map(sums, area)
+    if m.shape[0] < 2 or m.shape[1] < 2:
+        return np.full(_N_STATS, np.nan)
+    return map_stats_native(m.astype(np.float64))

@@ -44,16 +44,6 @@ class FrameMaps:
         return self.mean_of(passes.MEDIAN_SQ)
 
     @cached_property
-    def residual_blocks8(self) -> np.ndarray:
-        """Mean |median residual| of each 8x8 block (noise and local-noise families)."""
-        return self.full[2].astype(np.float32) / 64.0
-
-    @cached_property
-    def residual_blocks4(self) -> np.ndarray:
-        """Mean |median residual| of each 4x4 block (the local-noise family on small frames)."""
-        return self.full[1].astype(np.float32) / 16.0
-
-    @cached_property
     def laplacian_var(self) -> float:
         """Variance of the 3x3 Laplacian (from its sum and its sum of squares)."""
         return max(0.0, self.mean_of(passes.LAP_SQ) - self.mean_of(passes.LAP_SUM) ** 2)

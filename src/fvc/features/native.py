@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import MissingDependencyError, StorageError
 
 # the feature modules that hold passes: the extension is built from (and keyed by) exactly these
-MODULES = ("passes", "dct", "temporal", "blockmap", "motion", "discontinuity", "noise", "local_texture")
+MODULES = ("passes", "dct", "temporal", "blockmap", "motion", "discontinuity", "noise", "local_noise", "local_texture")
 EXTENSION = "fvc_features_native"
 SIGNATURES = "signatures.json"
 ENV = "FVC_NATIVE_DIR"
