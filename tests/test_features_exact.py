@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from fvc.features import blockmap, dct, local_noise, local_texture, noise, sharpness, temporal
+from fvc.features import blockmap, dct, local_noise, local_texture, noise, sharpness, summary, temporal
 from fvc.features.passes import (GREY_SQ, GREY_SUM, LAP_SQ, LAP_SUM, MEDIAN_SQ, STEP_X_ALL, STEP_X_ON,
                                  STEP_Y_ALL, STEP_Y_ON, full_pass)
 
@@ -207,3 +207,16 @@ def test_small_frames_are_block_means_of_the_luma_plane_at_any_row_stride():
     # (rounded to a level before the expansion, whose steps are 255 / 219 levels: within one and a half levels)
     np.testing.assert_allclose(small, temporal.small_grey(frame_to_gray(frame)), atol=1.5)
     assert abs(float(small.mean()) - float(grey[:, :426].mean())) < 1.5  # the picture's levels, not 16-235
+
+
+def test_row_stats_are_numpys_nan_reductions():
+    rng = np.random.default_rng(11)
+    m = rng.normal(3.0, 2.0, (37, 6))
+    m[rng.random(m.shape) < 0.2] = np.nan
+    m[:, 4] = np.nan  # a column without a number
+    m[1:, 5] = np.nan  # one number
+    rows = list(m)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        ref = np.array([np.nanmean(m, 0), np.nanstd(m, 0), np.nanmin(m, 0), np.nanmax(m, 0)])
+    np.testing.assert_allclose(summary.row_stats(rows, 6), ref, rtol=1e-12, atol=1e-15, equal_nan=True)
+    assert np.isnan(summary.row_stats([], 3)).all() and summary.row_stats([], 3).shape == (4, 3)

@@ -188,3 +188,32 @@ def test_difference_series_of_consecutive_frames_and_of_stretches():
         d, k = series.between(lo, hi)
         assert d.tolist() == [x for x, _ in inside] and k.tolist() == [y for _, y in inside], (lo, hi)
         np.testing.assert_equal(series.features(lo, hi), discontinuity.discontinuity_features(d, k))
+
+
+
+def test_thumbnails_of_decoded_frames_are_the_luma_planes_samples(tmp_path):
+    """The decoder's plane has rows longer than the frame is wide: a thumbnail holds the frame's own samples,
+    every ``step``-th row and column from ``step // 2``, and the series their exact mean differences."""
+    import av
+
+    rng = np.random.default_rng(3)
+    w, h = 200, 90
+    path = tmp_path / "odd.mp4"
+    with Encoder(path, 15, w, h, options={"crf": "18"}) as vw:
+        for k in range(12):
+            g = rng.integers(0, 256, (h, w), dtype=np.uint8) if k % 4 == 0 else np.roll(g, 3, axis=1)
+            vw.write(np.repeat(g[..., None], 3, axis=2))
+    series, reference, padded, prev = discontinuity.DiffSeries(), [], False, None
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            plane = frame.planes[0]
+            padded |= plane.line_size > w
+            luma = np.frombuffer(plane, np.uint8).reshape(h, plane.line_size)[:, :w]  # the samples, not the padding
+            thumb = luma[1::3, 1::3]  # about 64 samples on the long side: every 3rd of 200
+            np.testing.assert_array_equal(discontinuity.thumbnail(frame), thumb)
+            series.add(i, discontinuity.thumbnail(frame), frame.key_frame)
+            if prev is not None:
+                reference.append(float(np.abs(thumb.astype(int) - prev).mean()))
+            prev = thumb
+    assert padded and len(reference) == 11
+    assert series.diffs.tolist() == reference

@@ -15,6 +15,7 @@ not grow with video length.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from . import (blocking, codec, dct, discontinuity, gop, local_noise, local_text
                temporal)
 from .maps import FrameMaps
 from .reader import ReadPlan, StreamRead, open_read, plan_read
+from .summary import AGGREGATES, row_stats
 
 # Per-frame families on the sampled frames: (name, NAMES, function of the frame's shared maps).
 FAMILIES: tuple[tuple[str, tuple[str, ...], Callable[[np.ndarray], np.ndarray]], ...] = (
@@ -52,7 +54,6 @@ FAMILIES: tuple[tuple[str, tuple[str, ...], Callable[[np.ndarray], np.ndarray]],
 BATCH_PIXELS = 8_000_000
 FRAME_NAMES = tuple(n for _, names, _ in FAMILIES for n in names)
 _DCT_COLUMNS = slice(len(noise.NAMES), len(noise.NAMES) + len(dct.NAMES))  # frame_dct's part of a frame row
-AGGREGATES = ("mean", "std", "min", "max")
 
 
 class Timings(dict):
@@ -108,19 +109,13 @@ def frame_features(grey: np.ndarray, timings: Timings | None = None) -> np.ndarr
 
 
 def _aggregate(names: tuple[str, ...], rows: list[np.ndarray]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    if not rows:
-        for n in names:
-            for a in AGGREGATES:
-                out[f"{n}_{a}"] = float("nan")
-        return out
-    m = np.vstack(rows)
-    with np.errstate(all="ignore"):
-        stats = {"mean": np.nanmean(m, 0), "std": np.nanstd(m, 0), "min": np.nanmin(m, 0), "max": np.nanmax(m, 0)}
-    for j, n in enumerate(names):
-        for a in AGGREGATES:
-            out[f"{n}_{a}"] = float(stats[a][j])
-    return out
+    """``{name}_{aggregate}`` of each column of ``rows``, name by name."""
+    return dict(zip(_aggregate_keys(names), row_stats(rows, len(names)).T.ravel().tolist()))
+
+
+@functools.cache
+def _aggregate_keys(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{n}_{a}" for n in names for a in AGGREGATES)
 
 
 class _BlasPools:
@@ -275,8 +270,7 @@ def aggregate(res: FrameResults, lo: int = 0, hi: int | None = None) -> dict[str
 
 def feature_names() -> list[str]:
     """Every feature column a stage-2 row has, in order."""
-    names = [f"{n}_{a}" for n in FRAME_NAMES for a in AGGREGATES]
-    names += [f"{n}_{a}" for n in temporal.NAMES for a in AGGREGATES]
+    names = [*_aggregate_keys(FRAME_NAMES), *_aggregate_keys(temporal.NAMES)]
     names += list(temporal.VIDEO_NAMES) + list(discontinuity.NAMES)
-    names += [f"{n}_{a}" for n in motion.NAMES for a in AGGREGATES] + list(motion.VIDEO_NAMES)
+    names += [*_aggregate_keys(motion.NAMES), *motion.VIDEO_NAMES]
     return names + list(gop.NAMES) + list(codec.NAMES)
