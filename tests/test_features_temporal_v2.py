@@ -200,6 +200,7 @@ def test_thumbnails_of_decoded_frames_are_the_luma_planes_samples(tmp_path):
     w, h = 200, 90
     path = tmp_path / "odd.mp4"
     with Encoder(path, 15, w, h, options={"crf": "18"}) as vw:
+        g = rng.integers(0, 256, (h, w), dtype=np.uint8)
         for k in range(12):
             g = rng.integers(0, 256, (h, w), dtype=np.uint8) if k % 4 == 0 else np.roll(g, 3, axis=1)
             vw.write(np.repeat(g[..., None], 3, axis=2))
