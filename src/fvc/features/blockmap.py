@@ -15,6 +15,7 @@ import numpy as np
 from .native import compiled
 
 STATS = ("spread", "outlier_share", "autocorr", "low_tail")
+_N_STATS = len(STATS)
 OUTLIER_MADS = 3.5
 
 
@@ -25,7 +26,7 @@ def local_block(shape: tuple[int, ...]) -> int:
 
 def map_stats(m: np.ndarray) -> np.ndarray:
     """(robust spread, outlier share, Moran's I, low tail) of a 2-D log map; NaN when it has under 2x2 blocks."""
-    if m.ndim != 2 or m.shape[0] < 2 or m.shape[1] < 2:
+    if m.ndim != 2:
         return np.full(len(STATS), np.nan)
     return map_stats_native(np.ascontiguousarray(m, dtype=np.float64))
 
@@ -41,7 +42,9 @@ def _quantile(v: np.ndarray, q: float) -> float:
 
 @compiled("float64[::1](float64[:, ::1])")
 def map_stats_native(m: np.ndarray) -> np.ndarray:
-    """``map_stats`` of a map of at least 2x2 blocks: also called from the families' compiled passes."""
+    """``map_stats`` of a 2-D map: also called from the families' compiled passes."""
+    if m.shape[0] < 2 or m.shape[1] < 2:
+        return np.full(_N_STATS, np.nan)
     v = np.sort(m.ravel())
     q2, q25, med, q75 = _quantile(v, 0.02), _quantile(v, 0.25), _quantile(v, 0.5), _quantile(v, 0.75)
     dev = np.abs(m - med)

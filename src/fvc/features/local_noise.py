@@ -16,7 +16,6 @@ from .maps import FrameMaps, maps_of
 from .native import compiled
 
 NAMES = tuple(f"lnoise_{s}" for s in STATS)
-_N_STATS = len(STATS)
 
 
 def _sub_blocks(m: FrameMaps) -> tuple[np.ndarray, float]:
@@ -60,7 +59,4 @@ def _noise_map(sums: np.ndarray, area: float) -> np.ndarray:
 @compiled("float64[::1](int32[:, ::1], float64)")
 def _local_noise(sums: np.ndarray, area: float) -> np.ndarray:
     """``NAMES`` from the sub-block sums: the map's ``map_stats`` (NaN under 2x2 blocks)."""
-    m = _noise_map(sums, area)
-    if m.shape[0] < 2 or m.shape[1] < 2:
-        return np.full(_N_STATS, np.nan)
-    return map_stats_native(m.astype(np.float64))
+    return map_stats_native(_noise_map(sums, area).astype(np.float64))

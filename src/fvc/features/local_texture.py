@@ -55,9 +55,8 @@ def _texture_stats(half: np.ndarray) -> np.ndarray:
     maps = _texture_maps(half)
     if maps.shape[1] * maps.shape[2] < 4:
         return out
-    if maps.shape[1] >= 2 and maps.shape[2] >= 2:
-        out[:_N_STATS] = map_stats_native(maps[0])
-        out[_N_STATS:2 * _N_STATS] = map_stats_native(maps[1])
+    out[:_N_STATS] = map_stats_native(maps[0])
+    out[_N_STATS:2 * _N_STATS] = map_stats_native(maps[1])
     coherence = maps[2]
     out[2 * _N_STATS] = coherence.mean()
     out[2 * _N_STATS + 1] = coherence.std()

@@ -88,7 +88,7 @@ class Compiled:
 
 def _check(want: dict) -> Callable[[Any], bool]:
     """Whether an argument is what the entry's argument ``want`` (from ``native_build._argument``) takes: one
-    test per call, 100-300 nanoseconds (a pass on a small frame takes a few microseconds), the common case
+    test per call, 100-300 nanoseconds (a whole call takes a few microseconds), the common case
     first: the dtype singleton NumPy gives its arrays, a plain ``int`` or ``float``."""
     if "dtype" in want:
         dtype, ndim, contiguous = np.dtype(want["dtype"]), want["ndim"], want["contiguous"]
